@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops (convolution, resampling, NMS) are compiled without bounds checks; the code that
+// feeds them validates sizes once, up front.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+
+let package = Package(
+    name: "fer-live",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fer-live", targets: ["fer-live"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, bound through pkg-config.
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavcodec-dev", "libavformat-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(
+            name: "CV4L2", path: "Sources/CV4L2", pkgConfig: "libv4l2",
+            providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // Stages, in the order a frame goes through them.
+        .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture"], swiftSettings: fastMath),
+        .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["Capture", "FaceDetect", "Classifier"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "fer-live",
+            dependencies: [
+                "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "FaceDetectTests", dependencies: ["FaceDetect", "Capture"]),
+        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "FaceDetect", "Capture"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Capture"]),
+    ]
+)

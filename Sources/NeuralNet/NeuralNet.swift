@@ -1,0 +1,1 @@
+// NeuralNet: see README.md in this folder.

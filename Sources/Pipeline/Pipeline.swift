@@ -1,0 +1,1 @@
+// Pipeline: see README.md in this folder.
