@@ -1,0 +1,71 @@
+import Foundation
+
+/// A line-oriented text destination: a file (created, truncated) or standard output ("-").
+/// Opening happens at init, so an unwritable path fails before any work is done.
+public final class TextOutput: @unchecked Sendable {
+    public let path: String
+    private let handle: FileHandle
+    private let ownsHandle: Bool
+    private var buffer = Data()
+    private var closed = false
+
+    public init(path: String) throws {
+        self.path = path
+        if path == "-" {
+            handle = FileHandle.standardOutput
+            ownsHandle = false
+        } else {
+            // open(2) rather than FileManager.createFile: the latter replaces the path atomically,
+            // which would swap a device such as /dev/stdout for a regular file.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw PipelineError.cannotCreateOutput(path: path, reason: String(cString: strerror(errno)))
+            }
+            let h = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            handle = h
+            ownsHandle = true
+        }
+    }
+
+    /// Queues a line; call `flush()` to hand it to the system.
+    public func append(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+    }
+
+    /// Writes what is queued. A full disk or closed pipe surfaces here as an error naming the path.
+    public func flush() throws {
+        guard !buffer.isEmpty, !closed else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            buffer.removeAll()
+            throw PipelineError.writeFailed(path: path == "-" ? "standard output" : path,
+                                            reason: Self.reason(error))
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public func close() throws {
+        guard !closed else { return }
+        defer {
+            closed = true
+            if ownsHandle { try? handle.close() }
+        }
+        try flush()
+        if ownsHandle {
+            do { try handle.synchronize() } catch {
+                throw PipelineError.writeFailed(path: path, reason: Self.reason(error))
+            }
+        }
+    }
+
+    private static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedDescription
+    }
+}
