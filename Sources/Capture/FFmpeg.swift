@@ -179,8 +179,11 @@ final class RGBConverter {
         var width: Int32, height: Int32, format: Int32, fullRange: Bool, colorspace: Int32, toRGB: Bool
     }
 
-    /// No scaling happens, so the cheapest filter is enough; it keeps swscale's SIMD paths.
-    private let flags = SWS_FAST_BILINEAR
+    private let flags: Int32
+
+    /// No scaling happens, so for decoding the cheapest filter is enough and keeps swscale's SIMD
+    /// paths; encoders, which subsample chroma, may ask for a better filter.
+    init(flags: Int32 = SWS_FAST_BILINEAR) { self.flags = flags }
 
     deinit { sws_freeContext(context) }
 

@@ -48,7 +48,9 @@ public final class VideoFileSource: FrameSource {
     }
 
     private let timeBase: Double
-    private let startTimestamp: Int64
+    /// Times count from the first frame's timestamp. (Not the stream's start time: containers
+    /// without presentation times, such as AVI with B-frames, start later by the reorder delay.)
+    private var firstTimestamp: Int64?
     private let frameInterval: Double
 
     /// Opens `path` (a file path or URL) and probes it. Throws `CaptureError` naming `path`.
@@ -69,9 +71,9 @@ public final class VideoFileSource: FrameSource {
 
         let tb = stream.pointee.time_base
         timeBase = tb.den == 0 ? 0 : Double(tb.num) / Double(tb.den)
-        startTimestamp = stream.pointee.start_time == FF.noPTS ? 0 : stream.pointee.start_time
-        var rate = stream.pointee.avg_frame_rate
-        if rate.num <= 0 || rate.den <= 0 { rate = stream.pointee.r_frame_rate }
+        // FFmpeg's own guess: the container's base rate unless the average says it is a field rate.
+        var rate = av_guess_frame_rate(input.context, stream, nil)
+        if rate.num <= 0 || rate.den <= 0 { rate = stream.pointee.avg_frame_rate }
         if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 0, den: 1) }
         frameInterval = rate.num > 0 ? Double(rate.den) / Double(rate.num) : 0
 
@@ -155,7 +157,11 @@ public final class VideoFileSource: FrameSource {
         let timestamp = frame.pointee.best_effort_timestamp
         let time: Double
         if timestamp != FF.noPTS {
-            time = Double(timestamp - startTimestamp) * timeBase
+            // Frames before the first timestamp (rare) were placed one period apart from 0.
+            let elapsed = lastTime.map { $0 + frameInterval } ?? 0
+            let origin = firstTimestamp ?? (timeBase > 0 ? timestamp - Int64((elapsed / timeBase).rounded()) : timestamp)
+            firstTimestamp = origin
+            time = Double(timestamp - origin) * timeBase
         } else {
             time = lastTime.map { $0 + frameInterval } ?? 0
         }
