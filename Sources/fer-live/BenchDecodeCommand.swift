@@ -54,7 +54,7 @@ struct BenchDecodeCommand: ParsableCommand {
                 print("ffmpeg not on PATH: no comparison")
             }
             if json {
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             }
         }
