@@ -5,3 +5,26 @@
 #include <errno.h>
 #include <linux/videodev2.h>
 #include <libv4l2.h>
+
+/* ioctl and libv4l2's v4l2_ioctl are variadic and the VIDIOC_* requests and fourcc codes are
+   function-like macros: Swift sees neither, so they are restated here. */
+static inline int fer_v4l2_ioctl(int fd, unsigned long request, void *arg) { return v4l2_ioctl(fd, request, arg); }
+static inline int fer_ioctl(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+static const unsigned long FER_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
+static const unsigned long FER_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
+static const unsigned long FER_VIDIOC_G_FMT = VIDIOC_G_FMT;
+static const unsigned long FER_VIDIOC_S_FMT = VIDIOC_S_FMT;
+static const unsigned long FER_VIDIOC_G_PARM = VIDIOC_G_PARM;
+static const unsigned long FER_VIDIOC_S_PARM = VIDIOC_S_PARM;
+static const unsigned long FER_VIDIOC_REQBUFS = VIDIOC_REQBUFS;
+static const unsigned long FER_VIDIOC_QUERYBUF = VIDIOC_QUERYBUF;
+static const unsigned long FER_VIDIOC_QBUF = VIDIOC_QBUF;
+static const unsigned long FER_VIDIOC_DQBUF = VIDIOC_DQBUF;
+static const unsigned long FER_VIDIOC_STREAMON = VIDIOC_STREAMON;
+static const unsigned long FER_VIDIOC_STREAMOFF = VIDIOC_STREAMOFF;
+
+static const unsigned int FER_PIX_FMT_YUYV = V4L2_PIX_FMT_YUYV;
+static const unsigned int FER_PIX_FMT_MJPEG = V4L2_PIX_FMT_MJPEG;
+static const unsigned int FER_PIX_FMT_JPEG = V4L2_PIX_FMT_JPEG;
+static const unsigned int FER_PIX_FMT_RGB24 = V4L2_PIX_FMT_RGB24;

@@ -1,9 +1,99 @@
 import ArgumentParser
+import Capture
+import Foundation
 
 struct BenchDecodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decode every frame of INPUT to RGB; compare with `ffmpeg -f null` when ffmpeg is on PATH.")
+
+    @Argument(help: "A video file, image or URL.")
+    var input: String
+
+    @Option(help: "Timed runs; the median is reported.")
+    var runs = 3
+
+    @Option(help: "Decoder threads (ours and ffmpeg's).")
+    var threads = 2
+
+    @Flag(help: "End with one JSON object on the last line of stdout.")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
-        try Reporting.run("bench decode") { throw NotBuiltYet(what: "`fer-live bench decode`") }
+        try Reporting.run("bench decode") {
+            // One untimed pass warms the page cache and the dynamic loader.
+            _ = try DecodeBenchmark.run(path: input, threads: threads)
+            var ours: [DecodeBenchmark.Run] = []
+            for _ in 0..<runs { ours.append(try DecodeBenchmark.run(path: input, threads: threads)) }
+            let frames = ours.last?.frames ?? 0
+            let seconds = DecodeBenchmark.median(ours.map(\.seconds))
+            let fps = seconds > 0 ? Double(frames) / seconds : 0
+            print("fer-live: \(frames) frames, median \(format(seconds)) s over \(runs) runs, \(format(fps, 1)) fps (RGB24, \(threads) threads)")
+
+            var object: [String: Any] = [
+                "input": input, "frames": frames, "runs": runs, "threads": threads,
+                "seconds": seconds, "fps": fps,
+            ]
+            if let ffmpeg = FFmpegTimer.find() {
+                var times: [Double] = []
+                for _ in 0..<runs + 1 { times.append(try FFmpegTimer.time(ffmpeg, input: input, threads: threads)) }
+                let ffSeconds = DecodeBenchmark.median(Array(times.dropFirst()))
+                let ffFps = ffSeconds > 0 ? Double(frames) / ffSeconds : 0
+                let ratio = ffFps > 0 ? fps / ffFps : 0
+                print("ffmpeg -threads \(threads) -f null: median \(format(ffSeconds)) s, \(format(ffFps, 1)) fps")
+                print("ratio ours/ffmpeg: \(format(ratio, 3))")
+                object["ffmpeg_seconds"] = ffSeconds
+                object["ffmpeg_fps"] = ffFps
+                object["ratio"] = ratio
+            } else {
+                print("ffmpeg not on PATH: no comparison")
+            }
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    private func format(_ value: Double, _ digits: Int = 3) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+}
+
+/// Runs the `ffmpeg` command line as the reference decoder.
+enum FFmpegTimer {
+    static func find() -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for folder in path.split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent("ffmpeg")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+
+    struct Failed: Error, CustomStringConvertible {
+        let input: String
+        let status: Int32
+        var description: String { "\(input): ffmpeg -f null exited with status \(status)" }
+    }
+
+    static func time(_ ffmpeg: URL, input: String, threads: Int) throws -> Double {
+        let process = Process()
+        process.executableURL = ffmpeg
+        process.arguments = ["-hide_banner", "-loglevel", "error", "-nostdin",
+                             "-threads", String(threads), "-i", input, "-f", "null", "-"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let start = DispatchTime.now().uptimeNanoseconds
+        try process.run()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard process.terminationStatus == 0 else { throw Failed(input: input, status: process.terminationStatus) }
+        return seconds
     }
 }
