@@ -21,6 +21,8 @@ public enum NeuralNetError: Error, Equatable, CustomStringConvertible {
     case badOffsets(path: String, name: String, reason: String)
     /// A tensor could not be written.
     case unwritable(path: String, reason: String)
+    /// No model folder found; `searched` lists every place looked at, in order.
+    case modelsNotFound(what: String, searched: [String])
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum NeuralNetError: Error, Equatable, CustomStringConvertible {
             return "\(path): tensor '\(name)': \(reason)"
         case let .unwritable(path, reason):
             return "\(path): cannot write: \(reason)"
+        case let .modelsNotFound(what, searched):
+            return "model files \(what) not found; looked in: \(searched.joined(separator: ", ")) (use --models DIR or FER_LIVE_MODELS)"
         }
     }
 }

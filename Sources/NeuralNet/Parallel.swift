@@ -48,7 +48,9 @@ struct SendableBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// A mutable pointer handed to parallel workers that write disjoint ranges.
-struct SharedPointer<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T>
+/// A mutable pointer handed to parallel workers that write disjoint ranges (the caller's
+/// promise; used with `Threads.forEach` / `forEachChunk`).
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(base: UnsafeMutablePointer<T>) { self.base = base }
 }
