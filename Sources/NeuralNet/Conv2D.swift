@@ -1,0 +1,185 @@
+/// 2-D convolution over NCHW batches, weights `[out, in, kh, kw]` as in PyTorch (groups = 1).
+/// Computed as im2col + one sgemm per image (OpenBLAS, single-threaded), batch items spread over
+/// the cores; bias and activation are fused into the output pass.
+public struct Conv2D: Layer {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernelH: Int, kernelW: Int
+    public let strideH: Int, strideW: Int
+    public let padH: Int, padW: Int
+    /// `[out, in * kh * kw]`, row-major.
+    public let weight: [Float]
+    public let bias: [Float]
+    public let activation: Activation
+
+    /// - Parameters: `weight` of shape `[out, in, kh, kw]`, `bias` of shape `[out]` (zeros when nil).
+    public init(weight: Tensor, bias: Tensor? = nil,
+                stride: (h: Int, w: Int), padding: (h: Int, w: Int),
+                activation: Activation = .none) throws {
+        guard weight.rank == 4, weight.shape.allSatisfy({ $0 > 0 }) else {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: weight.shape, reason: "weight must be [out, in, kh, kw]")
+        }
+        guard stride.h > 0, stride.w > 0, padding.h >= 0, padding.w >= 0 else {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: weight.shape, reason: "bad stride \(stride) or padding \(padding)")
+        }
+        let out = weight.shape[0]
+        if let bias, bias.shape != [out] {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: bias.shape, reason: "bias must be [\(out)]")
+        }
+        if case .prelu(let s) = activation, s.count != out, s.count != 1 {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: [s.count], reason: "PReLU needs \(out) slopes")
+        }
+        inChannels = weight.shape[1]
+        outChannels = out
+        kernelH = weight.shape[2]; kernelW = weight.shape[3]
+        strideH = stride.h; strideW = stride.w
+        padH = padding.h; padW = padding.w
+        self.weight = weight.storage
+        self.bias = bias?.storage ?? [Float](repeating: 0, count: out)
+        self.activation = activation
+    }
+
+    /// Square stride and padding.
+    public init(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                activation: Activation = .none) throws {
+        try self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+                      activation: activation)
+    }
+
+    private init(copying c: Conv2D, weight: [Float], bias: [Float], activation: Activation) {
+        inChannels = c.inChannels; outChannels = c.outChannels
+        kernelH = c.kernelH; kernelW = c.kernelW
+        strideH = c.strideH; strideW = c.strideW
+        padH = c.padH; padW = c.padW
+        self.weight = weight; self.bias = bias; self.activation = activation
+    }
+
+    /// This convolution followed by inference batch norm, as one convolution:
+    /// w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta.
+    public func foldingBatchNorm(gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor,
+                                 eps: Float = 1e-5) throws -> Conv2D {
+        for t in [gamma, beta, mean, variance] where t.shape != [outChannels] {
+            throw NeuralNetError.badInput(layer: "Conv2D.foldingBatchNorm", shape: t.shape,
+                                          reason: "expected [\(outChannels)]")
+        }
+        let per = inChannels * kernelH * kernelW
+        var w = weight, b = bias
+        for o in 0..<outChannels {
+            let s = gamma.storage[o] / (variance.storage[o] + eps).squareRoot()
+            for i in 0..<per { w[o * per + i] *= s }
+            b[o] = (b[o] - mean.storage[o]) * s + beta.storage[o]
+        }
+        return Conv2D(copying: self, weight: w, bias: b, activation: activation)
+    }
+
+    /// The same convolution with another fused activation.
+    public func with(activation: Activation) -> Conv2D {
+        Conv2D(copying: self, weight: weight, bias: bias, activation: activation)
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padH - kernelH) / strideH + 1, (width + 2 * padW - kernelW) / strideW + 1)
+    }
+
+    public func forward(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == inChannels else {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: input.shape, reason: "expects [N, \(inChannels), H, W]")
+        }
+        let n = input.shape[0], h = input.shape[2], w = input.shape[3]
+        guard h + 2 * padH >= kernelH, w + 2 * padW >= kernelW else {
+            throw NeuralNetError.badInput(layer: "Conv2D", shape: input.shape,
+                                          reason: "smaller than the \(kernelH)x\(kernelW) kernel")
+        }
+        _ = Threads.configureBLAS
+        let (oh, ow) = outputSize(height: h, width: w)
+        var out = [Float](repeating: 0, count: n * outChannels * oh * ow)
+        let inPer = inChannels * h * w, outPer = outChannels * oh * ow
+        let k = inChannels * kernelH * kernelW
+        let direct = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
+        // Batch items in parallel when each is big enough to pay for a thread hop.
+        let minChunk = max(1, 200_000 / max(1, outPer * k / 64))
+        input.storage.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                let sp = SendableBox(s), dp = SharedPointer(base: d)
+                Threads.forEachChunk(count: n, minChunk: minChunk) { range in
+                    var col = [Float](repeating: 0, count: direct ? 0 : k * oh * ow)
+                    col.withUnsafeMutableBufferPointer { colBuf in
+                        for b in range {
+                            let x = sp.value + b * inPer
+                            let y = dp.base + b * outPer
+                            let bsrc: UnsafePointer<Float>
+                            if direct {
+                                bsrc = x
+                            } else if let cb = colBuf.baseAddress {
+                                im2col(x, h: h, w: w, oh: oh, ow: ow, into: cb)
+                                bsrc = UnsafePointer(cb)
+                            } else { continue }
+                            compute(cols: bsrc, outHW: oh * ow, k: k, into: y)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(unchecked: [n, outChannels, oh, ow], out)
+    }
+
+    /// y[o, p] = act(bias[o] + sum_k w[o, k] * cols[k, p]).
+    private func compute(cols: UnsafePointer<Float>, outHW: Int, k: Int, into y: UnsafeMutablePointer<Float>) {
+        for o in 0..<outChannels {
+            let bv = bias[o]
+            (y + o * outHW).update(repeating: bv, count: outHW)
+        }
+        weight.withUnsafeBufferPointer { wp in
+            guard let wb = wp.baseAddress else { return }
+            sgemm(m: outChannels, n: outHW, k: k, a: wb, lda: k, b: cols, ldb: outHW,
+                  c: y, ldc: outHW, accumulate: true)
+        }
+        switch activation {
+        case .none: break
+        case .relu:
+            for i in 0..<(outChannels * outHW) where y[i] < 0 { y[i] = 0 }
+        case .prelu(let slopes):
+            for o in 0..<outChannels {
+                let a = slopes[slopes.count == 1 ? 0 : o]
+                let row = y + o * outHW
+                for i in 0..<outHW where row[i] < 0 { row[i] *= a }
+            }
+        }
+    }
+
+    /// Unfolds one image `[C, H, W]` into `[C * kh * kw, oh * ow]`, zeros where padding.
+    private func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, oh: Int, ow: Int,
+                        into col: UnsafeMutablePointer<Float>) {
+        var row = col
+        for c in 0..<inChannels {
+            let plane = x + c * h * w
+            for ky in 0..<kernelH {
+                for kx in 0..<kernelW {
+                    for oy in 0..<oh {
+                        let iy = oy * strideH - padH + ky
+                        let dst = row + oy * ow
+                        if iy < 0 || iy >= h {
+                            dst.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        let srcRow = plane + iy * w
+                        if strideW == 1 {
+                            // Columns [lo, hi) of the output read inside the image.
+                            let lo = max(0, padW - kx), hi = min(ow, w + padW - kx)
+                            if lo > 0 { dst.update(repeating: 0, count: lo) }
+                            if hi > lo { (dst + lo).update(from: srcRow + (lo - padW + kx), count: hi - lo) }
+                            if hi < ow { (dst + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                        } else {
+                            for ox in 0..<ow {
+                                let ix = ox * strideW - padW + kx
+                                dst[ox] = (ix >= 0 && ix < w) ? srcRow[ix] : 0
+                            }
+                        }
+                    }
+                    row += oh * ow
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// NeuralNet: see README.md in this folder.

@@ -1,0 +1,56 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// Who owns the threads: the runtime sets OpenBLAS to one thread and spreads independent work
+/// (batch items, pyramid scales) over the cores with Dispatch. Two thread pools fighting over two
+/// cores was measurably slower than either alone.
+public enum Threads {
+    /// Cores Dispatch spreads work over.
+    public static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Sets OpenBLAS's own thread count (1 by default, see above). Call before heavy work.
+    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// Runs once, on the first forward pass.
+    static let configureBLAS: Void = { openblas_set_num_threads(1) }()
+
+    /// Splits `0..<count` into at most `cores` contiguous chunks of at least `minChunk` items
+    /// and runs `body` on each, in parallel. Returns when all are done.
+    public static func forEachChunk(count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(cores, count / max(1, minChunk)))
+        if chunks == 1 { body(0..<count); return }
+        withoutActuallyEscaping(body) { body in
+            let box = SendableBox(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+                let lo = count * i / chunks, hi = count * (i + 1) / chunks
+                box.value(lo..<hi)
+            }
+        }
+    }
+
+    /// Runs `body(i)` for every i in `0..<count`, spread over the cores (dynamic scheduling).
+    public static func forEach(count: Int, _ body: (Int) -> Void) {
+        guard count > 0 else { return }
+        if count == 1 || cores == 1 { for i in 0..<count { body(i) }; return }
+        withoutActuallyEscaping(body) { body in
+            let box = SendableBox(body)
+            DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
+        }
+    }
+}
+
+/// Carries a value into a concurrent closure. Used only where each iteration touches disjoint
+/// memory, which the callers guarantee.
+struct SendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A mutable pointer handed to parallel workers that write disjoint ranges (the caller's
+/// promise; used with `Threads.forEach` / `forEachChunk`).
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(base: UnsafeMutablePointer<T>) { self.base = base }
+}

@@ -1,0 +1,134 @@
+import Capture
+import Foundation
+import XCTest
+@testable import FaceDetect
+
+/// Whole-cascade results against facenet-pytorch's MTCNN(keep_all=True) (reference.json).
+final class DetectionTests: XCTestCase {
+    struct Reference: Decodable {
+        struct Input: Decodable { let kind: String; let file: String?; let path: String?; let frame: Int?; let width: Int; let height: Int }
+        struct RefFace: Decodable { let box: [Float]; let score: Float; let landmarks: [[Float]] }
+        struct Case: Decodable { let name: String; let input: Input; let faces: [RefFace] }
+        let cases: [Case]
+    }
+
+    static let reference: Reference? = {
+        guard let data = try? Data(contentsOf: Fixtures.mtcnnDir.appendingPathComponent("reference.json")) else { return nil }
+        return try? JSONDecoder().decode(Reference.self, from: data)
+    }()
+
+    func cases(_ kind: String) throws -> [Reference.Case] {
+        guard let r = Self.reference else { XCTFail("reference.json unreadable"); return [] }
+        return r.cases.filter { $0.input.kind == kind }
+    }
+
+    /// Every reference face with score >= 0.9 has one of ours with IoU >= 0.9 and landmarks within
+    /// 3 px (or 3% of the box side); we report no face >= 0.9 the reference lacks.
+    func compare(_ ours: [Face], _ ref: [Reference.RefFace], _ name: String) {
+        func box(_ f: Reference.RefFace) -> Box { Box(x: f.box[0], y: f.box[1], width: f.box[2] - f.box[0], height: f.box[3] - f.box[1]) }
+        for r in ref where r.score >= 0.9 {
+            let rb = box(r)
+            guard let best = ours.max(by: { $0.box.iou(rb) < $1.box.iou(rb) }), best.box.iou(rb) >= 0.9 else {
+                XCTFail("\(name): reference face \(r.box) (score \(r.score)) not found; ours: \(ours.map { ($0.box, $0.score) })")
+                continue
+            }
+            XCTAssertEqual(best.score, r.score, accuracy: 0.02, "\(name): score")
+            let tol = max(3, 0.03 * max(rb.width, rb.height))
+            for (p, q) in zip(best.landmarks, r.landmarks) {
+                XCTAssertLessThanOrEqual(hypot(p.x - q[0], p.y - q[1]), tol, "\(name): landmark \(p) vs \(q)")
+            }
+        }
+        for f in ours where f.score >= 0.9 {
+            XCTAssertTrue(ref.contains { box($0).iou(f.box) >= 0.5 }, "\(name): extra face \(f.box) score \(f.score)")
+        }
+        // Every face's shape: five landmarks, a positive box, scores sorted.
+        for f in ours { XCTAssertEqual(f.landmarks.count, 5); XCTAssertGreaterThan(f.box.width, 0) }
+        XCTAssertEqual(ours.map(\.score), ours.map(\.score).sorted(by: >), "\(name): highest score first")
+    }
+
+    func testRawFixtures() throws {
+        let detector = try Fixtures.mtcnn()
+        let cs = try cases("raw")
+        XCTAssertEqual(Set(cs.map(\.name)), ["astronaut", "group", "noface"])
+        for c in cs {
+            let frame = try Fixtures.rawFrame(c.input.file ?? "", width: c.input.width, height: c.input.height)
+            let faces = try detector.detect(in: frame)
+            compare(faces, c.faces, c.name)
+            if c.name == "noface" { XCTAssertTrue(faces.isEmpty) }
+            if c.name == "group" { XCTAssertGreaterThanOrEqual(faces.count, 4) }
+        }
+    }
+
+    func testSharedMedia() throws {
+        guard let shared = Fixtures.shared else { throw XCTSkip("shared data not found (set FER_SHARED)") }
+        let detector = try Fixtures.mtcnn()
+        let cs = try cases("shared")
+        var byPath: [String: [Reference.Case]] = [:]
+        for c in cs { byPath[c.input.path ?? "", default: []].append(c) }
+        XCTAssertFalse(byPath.isEmpty)
+        for (path, list) in byPath {
+            let full = shared + "/" + path
+            guard FileManager.default.fileExists(atPath: full) else { throw XCTSkip("\(full) missing") }
+            let isVideo = path.hasSuffix(".mp4")
+            let frames = try Fixtures.ffmpegFrames(full, frames: isVideo ? list.compactMap(\.input.frame) : nil,
+                                                   width: list[0].input.width, height: list[0].input.height)
+            XCTAssertEqual(frames.count, list.count, path)
+            for (frame, c) in zip(frames, list) { compare(try detector.detect(in: frame), c.faces, c.name) }
+        }
+    }
+}
+
+/// Frames that must not crash, hang or blow up memory.
+final class RobustnessTests: XCTestCase {
+    func testDegenerateFrames() throws {
+        let d = try Fixtures.mtcnn()
+        XCTAssertEqual(try d.detect(in: Frame(width: 0, height: 0)), [])
+        XCTAssertEqual(try d.detect(in: Frame(width: 1, height: 1)), [])
+        XCTAssertEqual(try d.detect(in: Frame(width: 5000, height: 3)), [])
+        XCTAssertEqual(try d.detect(in: Frame(width: 20, height: 20)), [])
+        XCTAssertEqual(try d.detect(in: Frame(width: 33, height: 21)), [])
+        let short = Frame(index: 4, time: 0, width: 100, height: 100, pixels: [UInt8](repeating: 0, count: 100))
+        XCTAssertThrowsError(try d.detect(in: short)) { e in XCTAssertTrue("\(e)".hasPrefix("frame 4:"), "\(e)") }
+    }
+
+    func testBadOptionsAreRejected() {
+        for o in [MTCNN.Options(minFaceSize: 0), MTCNN.Options(scaleFactor: 1), MTCNN.Options(thresholds: [0.5])] {
+            XCTAssertThrowsError(try MTCNN(modelDirectory: Fixtures.modelDir, options: o))
+        }
+    }
+
+    func testPaddedStrideGivesSameResult() throws {
+        let d = try Fixtures.mtcnn()
+        let f = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
+        var padded = [UInt8](repeating: 7, count: (512 * 3 + 32) * 512)
+        for y in 0..<512 { padded.replaceSubrange((y * (512 * 3 + 32))..<(y * (512 * 3 + 32) + 512 * 3), with: f.pixels[(y * 1536)..<((y + 1) * 1536)]) }
+        let g = Frame(index: 0, time: 0, width: 512, height: 512, stride: 512 * 3 + 32, pixels: padded)
+        XCTAssertEqual(try d.detect(in: g), try d.detect(in: f))
+    }
+
+    /// Hundreds of faces: thousands of P-Net candidates, capped per stage.
+    func testCrowdedFrame() throws {
+        let d = try Fixtures.mtcnn()
+        let astro = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
+        let tile = 48, cols = 26, rows = 15
+        let w = tile * cols, h = tile * rows
+        var px = [UInt8](repeating: 0, count: w * h * 3)
+        // Nearest-neighbour copies of the head region (130..330, 20..220) into each tile.
+        for ty in 0..<rows { for tx in 0..<cols { for y in 0..<tile { for x in 0..<tile {
+            let sx = 130 + x * 200 / tile, sy = 20 + y * 200 / tile
+            for c in 0..<3 { px[((ty * tile + y) * w + tx * tile + x) * 3 + c] = astro.pixels[(sy * 512 + sx) * 3 + c] }
+        }}}}
+        let faces = try d.detect(in: Frame(index: 0, time: 0, width: w, height: h, pixels: px))
+        XCTAssertGreaterThan(faces.count, rows * cols / 2, "most tiled faces found")
+        XCTAssertLessThanOrEqual(faces.count, d.options.maxCandidatesPerStage)
+    }
+
+    func testEightKFrame() throws {
+        let d = try Fixtures.mtcnn()
+        let w = 7680, h = 4320
+        var px = [UInt8](repeating: 0, count: w * h * 3)
+        for i in stride(from: 0, to: px.count, by: 3) { px[i] = UInt8((i / 3) % w * 255 / w) }
+        let faces = try d.detect(in: Frame(index: 0, time: 0, width: w, height: h, pixels: px))
+        XCTAssertTrue(faces.allSatisfy { $0.score < 0.9 }, "a gradient has no confident face")
+    }
+}
