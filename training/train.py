@@ -25,6 +25,26 @@ from . import augment, data, models
 
 # Per-model training recipes (the tutorials' choices where they made one); CLI flags override.
 RECIPES = {
+    # Tutorial 1: batch 400, 25 epochs.
+    "logreg": dict(epochs=25, batch=400, opt="adam", lr=1e-3, wd=0.0, sched="constant", smoothing=0.0,
+                   aug="none", clip=0.0),
+    "mlp": dict(epochs=25, batch=400, opt="adam", lr=1e-3, wd=0.0, sched="constant", smoothing=0.0,
+                aug="flip", clip=0.0),
+    # Tutorial 2: plain CNN, 10 epochs, Adam.
+    "cnn_small": dict(epochs=10, batch=128, opt="adam", lr=1e-3, wd=0.0, sched="constant", smoothing=0.0,
+                      aug="flip", clip=0.0),
+    # Tutorials 2 and 5: one-cycle LR, weight decay, gradient clipping.
+    "resnet9": dict(epochs=10, batch=128, opt="adam", lr=0.01, wd=1e-4, sched="onecycle", smoothing=0.0,
+                    aug="affine", clip=0.1),
+    "emotionrec": dict(epochs=30, batch=128, opt="adam", lr=1e-3, wd=1e-4, sched="onecycle", smoothing=0.0,
+                       aug="affine", clip=0.1),
+    # Tutorial 3: ResNet18, LR scheduler (100 epochs there; fewer here by default).
+    "resnet18": dict(epochs=30, batch=128, opt="sgd", lr=0.05, wd=5e-4, sched="cosine", smoothing=0.1,
+                     aug="full", clip=0.0),
+    # Tutorial 4: VGG19, Adam, 25 epochs, batch 64.
+    "vgg19": dict(epochs=25, batch=64, opt="adam", lr=1e-4, wd=0.0, sched="constant", smoothing=0.0,
+                  aug="flip", clip=0.0),
+    # The shipped model.
     "fernet": dict(epochs=50, batch=128, opt="sgd", lr=0.1, wd=5e-4, sched="onecycle", smoothing=0.1,
                    aug="full", clip=0.0),
 }
@@ -264,6 +284,8 @@ def main(argv=None) -> int:
         os.replace(out / "last.pt.tmp", last_path)
 
     log(f"done: best PublicTest acc {best_acc:.4f}; train time {train_time / 60:.1f} min")
+    from .report import finalize
+    finalize(out, args.data, cache_dir=cache_dir, log=log, make_plots=not args.no_plots)
     return 0
 
 
