@@ -1,9 +1,45 @@
 import ArgumentParser
+import Capture
+import Pipeline
 
 struct AnnotateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "annotate", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "annotate",
+        abstract: "Write the video with a box, label and confidence on every face (an image input gives an image).",
+        discussion: "Keeps the source's frame rate and timestamps. H.264 in MP4 by default; .mkv, .mov, .avi, .png, .jpg by extension.")
+
+    @Argument(help: "Video file, image or stream URL.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "Output video (or image) path.")
+    var output: String
+
+    @Option(help: "Also write per-frame emotions to this CSV file ('-' for standard output).")
+    var csv: String?
+
+    @Option(help: "Also write JSON lines to this file ('-' for standard output).")
+    var jsonl: String?
+
+    @Flag(name: .customLong("no-bars"), help: "Leave out the small probability bars under each face.")
+    var noBars = false
+
+    @Flag(help: "Mark the five facial landmarks.")
+    var landmarks = false
+
+    @OptionGroup var flags: PipelineFlags
 
     func run() throws {
-        try Reporting.run("annotate") { throw NotBuiltYet(what: "`fer-live annotate`") }
+        try Reporting.run("annotate") {
+            var outputs = OutputSettings(video: output, csv: csv, jsonl: jsonl)
+            outputs.overlay = Overlay(showBars: !noBars, showLandmarks: landmarks)
+            outputs.encoderThreads = flags.threads
+            let detector = try Components.detector(flags)
+            let classifier = try Components.classifier(flags)
+            let source = try Sources.open(input, threads: flags.threads)
+            var job = Job(source: source, detector: detector, classifier: classifier,
+                          outputs: outputs, options: flags.pipelineOptions(mode: .file))
+            job.showProgress = !flags.quiet
+            try Components.run(job, quiet: flags.quiet, label: "annotated \(output)")
+        }
     }
 }

@@ -1,9 +1,77 @@
 import ArgumentParser
+import Capture
+import Foundation
+import Pipeline
 
 struct LiveCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "live", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Webcam to a streaming log: one line per frame with faces (time, face id, label, confidence).",
+        discussion: """
+            Latency comes first: when inference falls behind, stale frames are dropped (and counted).
+            --input FILE --realtime replays a video at its own frame rate through the same path.
+            Ctrl-C stops; the video trailer is written and the CSV flushed.
+            """)
+
+    @Option(help: "V4L2 camera device.")
+    var device: String = "/dev/video0"
+
+    @Option(help: "Capture size WIDTHxHEIGHT.")
+    var size: String = "640x480"
+
+    @Option(help: "Capture frame rate.")
+    var fps: Int = 30
+
+    @Option(help: "Read this video file instead of a camera.")
+    var input: String?
+
+    @Flag(help: "With --input: deliver frames at the video's own pace, as a camera would.")
+    var realtime = false
+
+    @Option(name: .shortAndLong, help: "Also record the annotated video here.")
+    var output: String?
+
+    @Option(help: "Also write per-frame emotions to this CSV file.")
+    var csv: String?
+
+    @Flag(help: "Log JSON lines instead of text on standard output.")
+    var jsonl = false
+
+    @OptionGroup var flags: PipelineFlags
+
+    func parsedSize() throws -> (Int, Int) {
+        let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 16, parts[1] >= 16, parts[0] <= 7680, parts[1] <= 4320 else {
+            throw ValidationError("--size takes WIDTHxHEIGHT between 16x16 and 7680x4320, like 640x480 (got \(size))")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func validate() throws {
+        _ = try parsedSize()
+        guard (1...240).contains(fps) else { throw ValidationError("--fps must be between 1 and 240 (got \(fps))") }
+        if realtime && input == nil { throw ValidationError("--realtime needs --input FILE") }
+    }
 
     func run() throws {
-        try Reporting.run("live") { throw NotBuiltYet(what: "`fer-live live`") }
+        try Reporting.run("live") {
+            var outputs = OutputSettings(video: output, csv: csv)
+            if jsonl { outputs.jsonl = "-" } else { outputs.log = "-" }
+            outputs.encoderThreads = 1
+            let detector = try Components.detector(flags)
+            let classifier = try Components.classifier(flags)
+            let source: FrameSource
+            if let input {
+                source = try VideoFileSource(path: input, options: .init(threads: 1))
+            } else {
+                let (w, h) = try parsedSize()
+                source = try CameraSource(device: device, options: .init(width: w, height: h, framesPerSecond: fps))
+            }
+            var job = Job(source: source, detector: detector, classifier: classifier,
+                          outputs: outputs, options: flags.pipelineOptions(mode: .live))
+            job.realtime = realtime
+            job.showProgress = false
+            try Components.run(job, quiet: flags.quiet, label: "live")
+        }
     }
 }

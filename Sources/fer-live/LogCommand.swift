@@ -1,9 +1,38 @@
 import ArgumentParser
+import Capture
+import Pipeline
 
 struct LogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Per-frame emotions as CSV or JSON lines; no video is written.",
+        discussion: "With neither --csv nor --jsonl, a readable log goes to standard output.")
+
+    @Argument(help: "Video file, image, stream URL or camera device.")
+    var input: String
+
+    @Option(help: "CSV file, or '-' for standard output.")
+    var csv: String?
+
+    @Option(help: "JSON-lines file, or '-' for standard output.")
+    var jsonl: String?
+
+    @OptionGroup var flags: PipelineFlags
+
+    func validate() throws {
+        if csv == "-" && jsonl == "-" { throw ValidationError("only one of --csv and --jsonl can go to standard output") }
+    }
 
     func run() throws {
-        try Reporting.run("log") { throw NotBuiltYet(what: "`fer-live log`") }
+        try Reporting.run("log") {
+            let outputs = OutputSettings(csv: csv, jsonl: jsonl, log: csv == nil && jsonl == nil ? "-" : nil)
+            let detector = try Components.detector(flags)
+            let classifier = try Components.classifier(flags)
+            let source = try Sources.open(input, threads: flags.threads)
+            var job = Job(source: source, detector: detector, classifier: classifier,
+                          outputs: outputs, options: flags.pipelineOptions(mode: Sources.isCamera(input) ? .live : .file))
+            job.showProgress = !flags.quiet
+            try Components.run(job, quiet: flags.quiet, label: "logged \(input)")
+        }
     }
 }
