@@ -28,9 +28,16 @@ struct BenchDecodeCommand: ParsableCommand {
         try Reporting.run("bench decode") {
             // One untimed pass of each warms the page cache and the dynamic loader. The timed
             // runs alternate ours and ffmpeg's, so load from other programs falls on both alike.
-            let ffmpeg = FFmpegTimer.find()
+            var ffmpeg = FFmpegTimer.find()
             _ = try DecodeBenchmark.run(path: input, threads: threads)
-            if let ffmpeg { _ = try FFmpegTimer.time(ffmpeg, input: input, threads: threads) }
+            if let found = ffmpeg {
+                do {
+                    _ = try FFmpegTimer.time(found, input: input, threads: threads)
+                } catch {
+                    Reporting.warn("\(error); no comparison")
+                    ffmpeg = nil
+                }
+            }
             var ours: [DecodeBenchmark.Run] = []
             var theirs: [Double] = []
             for _ in 0..<runs {
@@ -58,7 +65,7 @@ struct BenchDecodeCommand: ParsableCommand {
                 object["ffmpeg_fps"] = ffFps
                 object["ratio"] = ratio
             } else {
-                print("ffmpeg not on PATH: no comparison")
+                print("ffmpeg not on PATH or failed: no comparison")
             }
             if json {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
