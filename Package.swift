@@ -27,7 +27,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
 
         // Stages, in the order a frame goes through them.
-        .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], swiftSettings: fastMath),
+        .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
         .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),

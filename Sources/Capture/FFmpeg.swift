@@ -92,6 +92,7 @@ final class Decoder {
     let context: UnsafeMutablePointer<AVCodecContext>
 
     init(parameters: UnsafePointer<AVCodecParameters>, threads: Int, name: String) throws {
+        _ = FF.logConfigured
         let id = parameters.pointee.codec_id
         guard let codec = avcodec_find_decoder(id) else {
             throw CaptureError.unsupportedCodec(input: name, reason: "no decoder for \(FF.codecName(id))")
@@ -116,6 +117,7 @@ final class Decoder {
 
     /// A decoder without a container, for camera MJPEG.
     init(codecID: AVCodecID, threads: Int, name: String) throws {
+        _ = FF.logConfigured
         guard let codec = avcodec_find_decoder(codecID), let context = avcodec_alloc_context3(codec) else {
             throw CaptureError.unsupportedCodec(input: name, reason: "no decoder for \(FF.codecName(codecID))")
         }

@@ -62,4 +62,18 @@ final class WriterTests: XCTestCase {
         XCTAssertEqual(warnings.messages.count, 1)
         XCTAssertEqual(try Support.readAll(path).1.count, 4)
     }
+
+    func testIndexTiming() throws {
+        let folder = try Support.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("indexed.mp4").path
+        let writer = try VideoWriter(path: path, width: 64, height: 48, frameRateNumerator: 30000, frameRateDenominator: 1001,
+                                     options: .init(timing: .frameIndex))
+        for i in 0..<6 { try writer.write(Frame(index: i, time: 99, width: 64, height: 48)) }
+        try writer.close()
+        let (info, frames) = try Support.readAll(path)
+        let tick = Double(info.timeBaseNumerator) / Double(info.timeBaseDenominator)
+        XCTAssertEqual(frames.count, 6)
+        for frame in frames { XCTAssertEqual(frame.time, Double(frame.index) * 1001 / 30000, accuracy: tick / 2 + 1e-9) }
+    }
 }
