@@ -5,6 +5,8 @@ APT_PACKAGES := libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/fer-live
 DEMO_DIR := out/demo
+VENV := .venv
+PY := $(VENV)/bin/python
 
 .PHONY: deps build demo test swift-test python-test venv clean
 
@@ -19,17 +21,30 @@ deps:
 build: deps
 	swift build -c release
 
-# The main job on the embedded default input.
+# The main job on the embedded default input: the annotated video and CSV land in out/demo/.
 demo: build
 	@mkdir -p $(DEMO_DIR)
 	bash tools/make_sample_video.sh $(DEMO_DIR)/sample.mp4
-	$(BIN) probe $(DEMO_DIR)/sample.mp4
+	$(BIN) annotate $(DEMO_DIR)/sample.mp4 -o $(DEMO_DIR)/annotated.mp4 --csv $(DEMO_DIR)/emotions.csv
+	@echo "annotated video: $(DEMO_DIR)/annotated.mp4"
+	@echo "per-frame emotions: $(DEMO_DIR)/emotions.csv"
 
-test: deps swift-test
+test: deps swift-test python-test
 
 swift-test:
 	swift build --build-tests
 	swift test --skip-build
+
+# The training package's tests need PyTorch (CPU use only), installed into .venv once.
+$(VENV)/.installed: training/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --retries 5 --timeout 120 -r training/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+python-test: venv
+	$(PY) -m pytest -q training/tests
 
 clean:
 	rm -rf .build out

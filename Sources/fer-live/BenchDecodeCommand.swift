@@ -112,11 +112,14 @@ enum FFmpegTimer {
         var loopSeconds: Double?
     }
 
-    static func time(_ ffmpeg: URL, input: String, threads: Int) throws -> Timing {
+    /// `encodeH264` adds libx264 `-preset veryfast` encoding: the floor for re-encoding a video.
+    static func time(_ ffmpeg: URL, input: String, threads: Int, encodeH264: Bool = false) throws -> Timing {
         let process = Process()
         process.executableURL = ffmpeg
         process.arguments = ["-hide_banner", "-nostats", "-loglevel", "info", "-benchmark", "-nostdin",
-                             "-threads", String(threads), "-i", input, "-f", "null", "-"]
+                             "-threads", String(threads), "-i", input]
+            + (encodeH264 ? ["-an", "-c:v", "libx264", "-preset", "veryfast", "-threads", String(threads)] : [])
+            + ["-f", "null", "-"]
         let errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
