@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "FaceDetectTests", dependencies: ["FaceDetect", "Capture"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "FaceDetect", "Capture"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Capture"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Capture", "FaceDetect", "Classifier"]),
     ]
 )

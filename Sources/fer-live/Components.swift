@@ -1,3 +1,4 @@
+import ArgumentParser
 import Capture
 import Classifier
 import FaceDetect
@@ -11,12 +12,14 @@ enum Components {
     }
 
     static func classifier(_ flags: PipelineFlags) throws -> EmotionClassifying {
-        throw NotBuiltYet(what: "the emotion classifier")
+        try EmotionClassifier(name: flags.model, modelsDirectory: flags.models, flipTTA: flags.flip)
     }
 
     /// Runs a job and prints its summary on standard error (standard output is for results).
+    /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits 130 as shells expect.
     static func run(_ job: Job, quiet: Bool, label: String) throws {
         let summary = try job.run()
         if !quiet { Reporting.printError(summary.report(label: label)) }
+        if summary.stoppedEarly { throw ExitCode(130) }
     }
 }

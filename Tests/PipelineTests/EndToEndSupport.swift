@@ -1,0 +1,109 @@
+import Capture
+import Foundation
+import XCTest
+
+/// Runs the built `fer-live` executable and makes the inputs the end-to-end tests need.
+enum EndToEnd {
+    static let repoRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `fer-live` beside the test bundle (swift build --build-tests builds both).
+    static var executable: URL {
+        get throws {
+            let candidates = [
+                Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("fer-live"),
+                Bundle.main.bundleURL.appendingPathComponent("fer-live"),
+                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fer-live"),
+            ]
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw XCTSkip("fer-live executable not found beside the tests (run `swift build --build-tests` first)")
+            }
+            return found
+        }
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let (process, out, err) = try start(arguments)
+        // Read both pipes while it runs so a chatty process cannot block on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
+        DispatchQueue.global().async(group: group) { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { stderrData = err.fileHandleForReading.readDataToEndOfFile() }
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fer-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The public-domain astronaut picture panned across `frames` frames of 360x300 at 25 fps:
+    /// one face, always in view, moving a pixel or two per frame.
+    static func makeSample(at path: String, frames: Int = 40) throws {
+        let picture = try VideoFileSource(path: repoRoot.appendingPathComponent("Tests/Fixtures/astronaut.png").path)
+        defer { picture.close() }
+        guard let image = try picture.nextFrame() else { throw XCTSkip("astronaut.png did not decode") }
+        let (w, h) = (360, 300)
+        let writer = try VideoWriter(path: path, width: w, height: h, frameRateNumerator: 25, frameRateDenominator: 1)
+        for i in 0..<frames {
+            let ox = 40 + (i * 2) % 80, oy = 10 + i % 20
+            var pixels = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                let src = (oy + y) * image.stride + ox * 3
+                pixels.replaceSubrange((y * w * 3)..<((y + 1) * w * 3), with: image.pixels[src..<(src + w * 3)])
+            }
+            try writer.write(Frame(index: i, time: Double(i) / 25, width: w, height: h, pixels: pixels))
+        }
+        try writer.close()
+    }
+
+    static func sharedMedia(_ name: String) throws -> String {
+        var candidates: [String] = []
+        if let explicit = ProcessInfo.processInfo.environment["FER_SHARED"] { candidates.append(explicit) }
+        candidates.append(repoRoot.deletingLastPathComponent().appendingPathComponent("shared").path)
+        for root in candidates {
+            let path = (root as NSString).appendingPathComponent("media/\(name)")
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw XCTSkip("shared media \(name) not found (set FER_SHARED or put shared/ beside the repository)")
+    }
+
+    /// The CSV's rows as columns, header first.
+    static func readCSV(_ path: String) throws -> [[String]] {
+        try String(contentsOfFile: path, encoding: .utf8)
+            .split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    static func decodeAll(_ path: String) throws -> (SourceInfo, Int) {
+        let source = try VideoFileSource(path: path)
+        defer { source.close() }
+        var n = 0
+        while try source.nextFrame() != nil { n += 1 }
+        return (source.info, n)
+    }
+
+    static let header = "frame,time_s,face_id,x,y,width,height,score,angry,disgust,fear,happy,sad,surprise,neutral,emotion"
+}
