@@ -1,5 +1,15 @@
 #include "ckernels.h"
 #include <string.h>
+#if defined(__linux__) && defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void nn_configure_allocator(void) {
+#if defined(__linux__) && defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
@@ -71,41 +81,38 @@ void nn_conv2d_direct(const float *in, int cin, int h, int w,
 
 CLONES
 void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out) {
+    float rowmax[4096];
     for (int p = 0; p < planes; p++) {
         const float *src = in + (long)p * h * w;
         float *dst = out + (long)p * oh * ow;
         for (int oy = 0; oy < oh; oy++) {
             int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
             float *o = dst + (long)oy * ow;
-            /* Full windows first (no clipping in x), then the clipped last column(s). */
-            int full = (w - k) / s + 1;
-            if (full > ow) full = ow;
-            if (full < 0) full = 0;
-            if (k == 2 && s == 2 && y1 - y0 == 2) {
-                const float *r0 = src + (long)y0 * w, *r1 = r0 + w;
-                for (int ox = 0; ox < full; ox++) {
-                    float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
-                    float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
-                    o[ox] = a > b ? a : b;
+            if (w <= 4096) {
+                /* Max over the window's rows first (contiguous, vectorizes), then along x. */
+                const float *r = src + (long)y0 * w;
+                for (int x = 0; x < w; x++) rowmax[x] = r[x];
+                for (int y = y0 + 1; y < y1; y++) {
+                    r = src + (long)y * w;
+                    for (int x = 0; x < w; x++) rowmax[x] = r[x] > rowmax[x] ? r[x] : rowmax[x];
                 }
-            } else {
-                for (int ox = 0; ox < full; ox++) {
-                    const float *r = src + (long)y0 * w + ox * s;
-                    float m = r[0];
-                    for (int y = y0; y < y1; y++, r += w)
-                        for (int x = 0; x < k; x++) m = r[x] > m ? r[x] : m;
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                    float m = rowmax[x0];
+                    for (int x = x0 + 1; x < x1; x++) m = rowmax[x] > m ? rowmax[x] : m;
                     o[ox] = m;
                 }
-            }
-            for (int ox = full; ox < ow; ox++) {
-                int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
-                float m = src[(long)y0 * w + x0];
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++) {
-                        float v = src[(long)y * w + x];
-                        m = v > m ? v : m;
-                    }
-                o[ox] = m;
+            } else {
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                    float m = src[(long)y0 * w + x0];
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            float v = src[(long)y * w + x];
+                            m = v > m ? v : m;
+                        }
+                    o[ox] = m;
+                }
             }
         }
     }

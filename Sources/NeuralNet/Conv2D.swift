@@ -92,6 +92,7 @@ public struct Conv2D: Layer {
             throw NeuralNetError.badInput(layer: "Conv2D", shape: input.shape,
                                           reason: "smaller than the \(kernelH)x\(kernelW) kernel")
         }
+        _ = Threads.configureBLAS
         let (oh, ow) = outputSize(height: h, width: w)
         var out = [Float](repeating: 0, count: n * outChannels * oh * ow)
         let inPer = inChannels * h * w, outPer = outChannels * oh * ow

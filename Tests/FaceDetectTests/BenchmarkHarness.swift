@@ -8,6 +8,12 @@ import XCTest
 ///   FER_BENCH=/work/shared/media/woman2.mp4 FER_BENCH_SIZE=596x336 \
 ///     swift test -c release -Xswiftc -enable-testing --filter BenchmarkHarness
 final class BenchmarkHarness: XCTestCase {
+    func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
     func testDetectionSpeed() throws {
         let env = ProcessInfo.processInfo.environment
         guard let path = env["FER_BENCH"], let size = env["FER_BENCH_SIZE"] else { throw XCTSkip("set FER_BENCH and FER_BENCH_SIZE to time detection") }
@@ -15,9 +21,11 @@ final class BenchmarkHarness: XCTestCase {
         let n = Int(env["FER_BENCH_FRAMES"] ?? "") ?? 100
         var frames = try Fixtures.ffmpegFrames(path, frames: nil, width: wh[0], height: wh[1])
         frames = Array(frames.prefix(n))
+        let cpu0 = cpuSeconds()
         let r = try DetectionBenchmark.run(try Fixtures.mtcnn(), frames: frames, runs: 3)
-        print(String(format: "BENCH %@: %d frames %@, %d faces, median %.3f s, %.1f fps, runs %@", path, r.frames, size, r.faces,
-                     r.seconds, r.fps, r.runSeconds.map { String(format: "%.3f", $0) }.joined(separator: " ")))
+        let cpuPerFrame = (cpuSeconds() - cpu0) / Double(3 * frames.count + min(10, frames.count))
+        print(String(format: "BENCH %@: %d frames %@, %d faces, median %.3f s, %.1f fps, runs %@; CPU %.2f ms/frame (all threads)", path, r.frames, size, r.faces,
+                     r.seconds, r.fps, r.runSeconds.map { String(format: "%.3f", $0) }.joined(separator: " "), cpuPerFrame * 1000))
         XCTAssertEqual(r.frames, frames.count)
     }
 }

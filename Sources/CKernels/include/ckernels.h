@@ -20,4 +20,8 @@ void nn_conv2d_direct(const float *in, int cin, int h, int w,
    windows clipped at the border (ceil mode when oh/ow were rounded up). */
 void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out);
 
+/* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
+   threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
+void nn_configure_allocator(void);
+
 #endif
