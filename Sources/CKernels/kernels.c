@@ -40,7 +40,32 @@ static inline __attribute__((always_inline)) void row_##COB(                    
     int kh, int kw, int act, const float *slopes, int nslopes, float *out, int oy, int oh,    \
     int ow) {                                                                                   \
     const int wstride = cin * kh * kw;                                                          \
-    for (int ox = 0; ox < ow; ox += 16) {                                                       \
+    int ox = 0;                                                                                 \
+    /* Two vectors (32 pixels) at a time: 8 weight broadcasts feed 16 FMAs. */                 \
+    for (; ox + 32 <= ow; ox += 32) {                                                           \
+        v16 acc0[COB], acc1[COB];                                                               \
+        for (int j = 0; j < COB; j++) { v16 b = {0}; acc0[j] = b + bias[co0 + j]; acc1[j] = acc0[j]; } \
+        for (int ci = 0; ci < cin; ci++) {                                                      \
+            for (int ky = 0; ky < kh; ky++) {                                                   \
+                const float *row = in + ((long)ci * h + oy + ky) * w + ox;                     \
+                const float *wr = weight + (long)co0 * wstride + (ci * kh + ky) * kw;           \
+                for (int kx = 0; kx < kw; kx++) {                                               \
+                    v16 x0 = load16(row + kx), x1 = load16(row + kx + 16);                      \
+                    for (int j = 0; j < COB; j++) {                                             \
+                        float wv = wr[j * wstride + kx];                                        \
+                        acc0[j] += x0 * wv; acc1[j] += x1 * wv;                                 \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        for (int j = 0; j < COB; j++) {                                                         \
+            float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co0 + j] : 0.0f;          \
+            float *o = out + ((long)(co0 + j) * oh + oy) * ow + ox;                             \
+            store_n(o, activate(acc0[j], act, s), 16);                                          \
+            store_n(o + 16, activate(acc1[j], act, s), 16);                                     \
+        }                                                                                       \
+    }                                                                                           \
+    for (; ox < ow; ox += 16) {                                                                 \
         v16 acc[COB];                                                                           \
         for (int j = 0; j < COB; j++) { v16 b = {0}; acc[j] = b + bias[co0 + j]; }              \
         for (int ci = 0; ci < cin; ci++) {                                                      \
