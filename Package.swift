@@ -26,10 +26,14 @@ let package = Package(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
+        // Hand-written dense kernels (direct convolution, pooling) for NeuralNet, C at -O3 with
+        // per-CPU clones (AVX-512 / AVX2 / baseline) picked at load time.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Stages, in the order a frame goes through them.
         .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "NeuralNet", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
-        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),
         .target(name: "Pipeline", dependencies: ["Capture", "FaceDetect", "Classifier"], swiftSettings: fastMath),
         .executableTarget(

@@ -56,6 +56,7 @@ public struct MTCNN: FaceDetecting {
     let pnet: PNet
     let rnet: RNet
     let onet: ONet
+    let scratchPool = ScratchPool()
 
     /// Loads the three networks from `directory` (holding pnet/rnet/onet.safetensors).
     public init(modelDirectory directory: String, options: Options = Options()) throws {
@@ -173,26 +174,34 @@ public struct MTCNN: FaceDetecting {
     }
 
     /// P-Net on output rows `rows` of one pyramid level: resamples just the input rows those
-    /// need (2 * row .. 2 * row + 11), runs the net, turns cells above threshold into boxes.
+    /// need (2 * row .. 2 * row + 11) into reused scratch, runs the net, turns cells above
+    /// threshold into boxes.
     func runPNet(_ image: IntegralImage, levelH: Int, levelW: Int, mapH: Int, rows: Range<Int>,
                  scale: Float, threshold: Float) throws -> [Candidate] {
         let inLo = 2 * rows.lowerBound
         // The last band runs to the bottom so ceil-mode pooling sees the same partial window.
         let inHi = rows.upperBound == mapH ? levelH : min(levelH, 2 * (rows.upperBound - 1) + 12)
-        var input = Tensor(shape: [1, 3, inHi - inLo, levelW])
-        input.storage.withUnsafeMutableBufferPointer { p in
+        let scratch = scratchPool.take()
+        defer { scratchPool.give(scratch) }
+        PNetScratch.grow(&scratch.input, 3 * (inHi - inLo) * levelW)
+        scratch.input.withUnsafeMutableBufferPointer { p in
             guard let base = p.baseAddress else { return }
             image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: levelH, outW: levelW,
                            rows: inLo..<inHi, into: base)
         }
-        let y = try pnet.forward(input)
-        let oh = y.shape[2], ow = y.shape[3], plane = oh * ow
+        let (oh, ow) = pnet.forwardInPlace(scratch, rows: inHi - inLo, cols: levelW)
+        let plane = oh * ow
+        // prob >= t exactly when logit1 - logit0 >= log(t / (1 - t)); the cheap test (with a margin
+        // far above float error) skips the exponentials for nearly every cell.
+        let gate: Float = threshold > 0 && threshold < 1 ? Foundation.log(threshold / (1 - threshold)) - 1e-3 : -.infinity
         var out: [Candidate] = []
-        y.storage.withUnsafeBufferPointer { p in
+        scratch.head.withUnsafeBufferPointer { p in
             for r in 0..<min(oh, rows.count) {
                 for c in 0..<ow {
                     let k = r * ow + c
-                    let prob = p[plane + k]
+                    let a0 = p[k], a1 = p[plane + k]
+                    guard a1 - a0 >= gate else { continue }
+                    let prob = faceProbability(a0, a1)
                     guard prob >= threshold else { continue }
                     let bx = Float(c), by = Float(rows.lowerBound + r)
                     out.append(Candidate(

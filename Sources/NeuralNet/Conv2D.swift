@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution over NCHW batches, weights `[out, in, kh, kw]` as in PyTorch (groups = 1).
 /// Computed as im2col + one sgemm per image (OpenBLAS, single-threaded), batch items spread over
 /// the cores; bias and activation are fused into the output pass.
@@ -95,33 +97,65 @@ public struct Conv2D: Layer {
         var out = [Float](repeating: 0, count: n * outChannels * oh * ow)
         let inPer = inChannels * h * w, outPer = outChannels * oh * ow
         let k = inChannels * kernelH * kernelW
-        let direct = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
         // Batch items in parallel when each is big enough to pay for a thread hop.
-        let minChunk = max(1, 200_000 / max(1, outPer * k / 64))
+        let minChunk = max(1, 2_000_000 / max(1, outPer * k))
         input.storage.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 guard let s = src.baseAddress, let d = dst.baseAddress else { return }
                 let sp = SendableBox(s), dp = SharedPointer(base: d)
                 Threads.forEachChunk(count: n, minChunk: minChunk) { range in
-                    var col = [Float](repeating: 0, count: direct ? 0 : k * oh * ow)
-                    col.withUnsafeMutableBufferPointer { colBuf in
-                        for b in range {
-                            let x = sp.value + b * inPer
-                            let y = dp.base + b * outPer
-                            let bsrc: UnsafePointer<Float>
-                            if direct {
-                                bsrc = x
-                            } else if let cb = colBuf.baseAddress {
-                                im2col(x, h: h, w: w, oh: oh, ow: ow, into: cb)
-                                bsrc = UnsafePointer(cb)
-                            } else { continue }
-                            compute(cols: bsrc, outHW: oh * ow, k: k, into: y)
-                        }
+                    if strideH == 1 && strideW == 1 {
+                        directForward(sp.value, range: range, h: h, w: w, inPer: inPer, outPer: outPer, into: dp.base)
+                    } else {
+                        gemmForward(sp.value, range: range, h: h, w: w, oh: oh, ow: ow, inPer: inPer, outPer: outPer, into: dp.base)
                     }
                 }
             }
         }
         return Tensor(unchecked: [n, outChannels, oh, ow], out)
+    }
+
+    /// Stride 1: the direct kernel (CKernels) on a padded copy with the slack it reads past rows.
+    private func directForward(_ x: UnsafePointer<Float>, range: Range<Int>, h: Int, w: Int, inPer: Int, outPer: Int,
+                               into y: UnsafeMutablePointer<Float>) {
+        let ph = h + 2 * padH, pw = w + 2 * padW
+        var scratch = [Float](repeating: 0, count: inChannels * ph * pw + Int(NN_INPUT_SLACK))
+        let (act, slopes) = activation.kernelArguments
+        scratch.withUnsafeMutableBufferPointer { sb in
+            weight.withUnsafeBufferPointer { wb in
+                bias.withUnsafeBufferPointer { bb in
+                    slopes.withUnsafeBufferPointer { slb in
+                        guard let pad = sb.baseAddress, let wp = wb.baseAddress, let bp = bb.baseAddress,
+                              let sl = slb.baseAddress else { return }
+                        for b in range {
+                            let img = x + b * inPer
+                            for c in 0..<inChannels {
+                                for r in 0..<h {
+                                    (pad + (c * ph + r + padH) * pw + padW).update(from: img + (c * h + r) * w, count: w)
+                                }
+                            }
+                            nn_conv2d_direct(pad, Int32(inChannels), Int32(ph), Int32(pw), wp, bp, Int32(outChannels),
+                                             Int32(kernelH), Int32(kernelW), act, sl, Int32(slopes.count), y + b * outPer)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Strided: im2col + one sgemm per image.
+    private func gemmForward(_ x: UnsafePointer<Float>, range: Range<Int>, h: Int, w: Int, oh: Int, ow: Int,
+                             inPer: Int, outPer: Int, into y: UnsafeMutablePointer<Float>) {
+        _ = Threads.configureBLAS
+        let k = inChannels * kernelH * kernelW
+        var col = [Float](repeating: 0, count: k * oh * ow)
+        col.withUnsafeMutableBufferPointer { colBuf in
+            guard let cb = colBuf.baseAddress else { return }
+            for b in range {
+                im2col(x + b * inPer, h: h, w: w, oh: oh, ow: ow, into: cb)
+                compute(cols: UnsafePointer(cb), outHW: oh * ow, k: k, into: y + b * outPer)
+            }
+        }
     }
 
     /// y[o, p] = act(bias[o] + sum_k w[o, k] * cols[k, p]).

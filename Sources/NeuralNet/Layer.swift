@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// One step of a network: takes a batch, returns a batch. Layers are immutable values, so one
@@ -66,6 +67,15 @@ public enum Activation: Sendable, Equatable {
     case relu
     /// One slope per channel (dimension 1), as torch.nn.PReLU(num_parameters: C).
     case prelu([Float])
+
+    /// (NN_ACT_*, slopes) for the C kernels; never an empty slope array.
+    var kernelArguments: (Int32, [Float]) {
+        switch self {
+        case .none: return (Int32(NN_ACT_NONE), [0])
+        case .relu: return (Int32(NN_ACT_RELU), [0])
+        case .prelu(let s): return (Int32(NN_ACT_PRELU), s.isEmpty ? [0] : s)
+        }
+    }
 
     /// Applies in place to `[N, C, ...]` data.
     func apply(to t: inout Tensor, layer: String) throws {

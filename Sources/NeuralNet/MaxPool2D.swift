@@ -1,3 +1,5 @@
+import CKernels
+
 /// Max pooling over NCHW. `ceilMode` rounds the output size up as Caffe and
 /// torch.nn.MaxPool2d(ceil_mode=True) do (MTCNN needs it); windows are clipped at the border.
 public struct MaxPool2D: Layer {
@@ -33,6 +35,15 @@ public struct MaxPool2D: Layer {
             throw NeuralNetError.badInput(layer: "MaxPool2D", shape: input.shape, reason: "smaller than the \(kernel)x\(kernel) window")
         }
         var out = [Float](repeating: 0, count: nc * oh * ow)
+        if padding == 0 {
+            input.storage.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    guard let xb = x.baseAddress, let yb = y.baseAddress else { return }
+                    nn_maxpool(xb, Int32(nc), Int32(h), Int32(w), Int32(kernel), Int32(stride), Int32(oh), Int32(ow), yb)
+                }
+            }
+            return Tensor(unchecked: [input.shape[0], input.shape[1], oh, ow], out)
+        }
         input.storage.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
                 for p in 0..<nc {

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Dispatch
+import CKernels
 import Foundation
 
 /// Who owns the threads: the runtime sets OpenBLAS to one thread and spreads independent work
@@ -12,8 +13,14 @@ public enum Threads {
     /// Sets OpenBLAS's own thread count (1 by default, see above). Call before heavy work.
     public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 
-    /// Runs once, on the first forward pass.
-    static let configureBLAS: Void = { openblas_set_num_threads(1) }()
+    /// Runs once, on the first forward pass. Besides OpenBLAS's threads it keeps glibc from
+    /// handing multi-megabyte activation buffers back to the kernel after every layer: with the
+    /// default (dynamic) thresholds each layer's output was a fresh mmap, and page faults plus
+    /// page zeroing took a third of detection time.
+    static let configureBLAS: Void = {
+        openblas_set_num_threads(1)
+        nn_configure_allocator()
+    }()
 
     /// Splits `0..<count` into at most `cores` contiguous chunks of at least `minChunk` items
     /// and runs `body` on each, in parallel. Returns when all are done.

@@ -1,9 +1,52 @@
 import ArgumentParser
+import Capture
+import FaceDetect
+import Foundation
 
 struct BenchDetectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detect", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Decode frames of INPUT first, then time MTCNN detection alone (median of several runs).")
+
+    @Argument(help: "A video file, image or URL.")
+    var input: String
+
+    @Option(help: "Frames decoded and detected per run.")
+    var frames = 100
+
+    @Option(help: "Timed runs; the median is reported.")
+    var runs = 3
+
+    @Flag(help: "End with one JSON object on the last line of stdout.")
+    var json = false
+
+    @OptionGroup var detector: DetectorOptions
+
+    func validate() throws {
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
 
     func run() throws {
-        try Reporting.run("bench detect") { throw NotBuiltYet(what: "`fer-live bench detect`") }
+        try Reporting.run("bench detect") {
+            let mtcnn = try detector.makeDetector()
+            let source = try FrameInput.open(input)
+            var decoded: [Frame] = []
+            while decoded.count < frames, let f = try source.nextFrame() { decoded.append(f) }
+            source.close()
+            guard let first = decoded.first else { throw DetectFailure(what: "\(input): no frames decoded") }
+            let r = try DetectionBenchmark.run(mtcnn, frames: decoded, runs: runs)
+            print(String(format: "fer-live bench detect: %d frames %dx%d, %d faces, median %.3f s over %d runs, %.1f fps",
+                         r.frames, first.width, first.height, r.faces, r.seconds, runs, r.fps))
+            if json {
+                let object: [String: Any] = [
+                    "input": input, "frames": r.frames, "faces": r.faces, "runs": runs, "width": first.width,
+                    "height": first.height, "seconds": r.seconds, "fps": r.fps,
+                    "min_face": detector.minFace, "scale_factor": detector.scaleFactor,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
     }
 }

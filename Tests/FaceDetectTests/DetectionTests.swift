@@ -132,3 +132,21 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(faces.allSatisfy { $0.score < 0.9 }, "a gradient has no confident face")
     }
 }
+
+final class OutputFormatTests: XCTestCase {
+    func testJSONLine() throws {
+        let face = Face(box: Box(x: 10.256, y: 20, width: 30.5, height: 40), score: 0.987654,
+                        landmarks: (0..<5).map { Point(x: Float($0), y: Float($0) + 0.5) })
+        let line = DetectionJSON.line(frame: 3, time: 0.1, faces: [face])
+        XCTAssertFalse(line.contains("\n"))
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["frame"] as? Int, 3)
+        XCTAssertEqual((obj["time_s"] as? Double) ?? -1, 0.1, accuracy: 1e-9)
+        let faces = try XCTUnwrap(obj["faces"] as? [[String: Any]])
+        XCTAssertEqual(faces.count, 1)
+        XCTAssertEqual((faces[0]["box"] as? [Double]) ?? [], [10.26, 20, 30.5, 40])
+        XCTAssertEqual((faces[0]["score"] as? Double) ?? 0, 0.98765, accuracy: 1e-9)
+        XCTAssertEqual(((faces[0]["landmarks"] as? [[Double]]) ?? []).count, 5)
+        XCTAssertEqual(DetectionJSON.line(frame: 0, time: 0, faces: []), #"{"frame": 0, "time_s": 0.000, "faces": []}"#)
+    }
+}

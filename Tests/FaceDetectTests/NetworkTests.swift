@@ -35,6 +35,17 @@ final class NetworkTests: XCTestCase {
         assertClose(Array(y.storage[0..<(2 * plane)]), ref, "P-Net probabilities")
         assertClose(Array(y.storage[(2 * plane)...]), try nets.tensor("pnet.reg"), "P-Net regression")
         XCTAssertGreaterThan(ref.storage[plane...].max() ?? 0, 0.9, "fixture has a face cell")
+
+        // The allocation-free path used by the detector gives the same map.
+        let x = try nets.tensor("pnet.in")
+        let scratch = PNetScratch()
+        PNetScratch.grow(&scratch.input, x.count)
+        scratch.input.replaceSubrange(0..<x.count, with: x.storage)
+        let (mh, mw) = pnet.forwardInPlace(scratch, rows: x.shape[2], cols: x.shape[3])
+        XCTAssertEqual([mh, mw], Array(ref.shape[2...]))
+        let probs = (0..<plane).map { faceProbability(scratch.head[$0], scratch.head[plane + $0]) }
+        assertClose(probs, try Tensor(shape: [plane], storage: Array(ref.storage[plane...])), "in-place P-Net face probability")
+        assertClose(Array(scratch.head[(2 * plane)..<(6 * plane)]), try nets.tensor("pnet.reg"), "in-place P-Net regression")
     }
 
     func testRNetMatchesPyTorch() throws {

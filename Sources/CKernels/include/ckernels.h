@@ -1,0 +1,27 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+/* Small dense kernels for the NeuralNet runtime, plain C compiled -O3 with per-CPU clones
+   (AVX-512, AVX2+FMA, baseline) chosen at load time. No allocation, no threads: callers own both. */
+
+/* Readable floats every input buffer of nn_conv2d_direct must have after its last element:
+   the kernel loads whole 16-lane vectors and discards the lanes past a row's end. */
+#define NN_INPUT_SLACK 16
+
+enum { NN_ACT_NONE = 0, NN_ACT_RELU = 1, NN_ACT_PRELU = 2 };
+
+/* Valid (unpadded) stride-1 convolution of one image.
+   in [cin][h][w] (+ NN_INPUT_SLACK floats), weight [cout][cin][kh][kw], bias [cout],
+   out [cout][h-kh+1][w-kw+1]. act: NN_ACT_*; slopes has cout entries (or 1 when nslopes == 1). */
+void nn_conv2d_direct(const float *in, int cin, int h, int w,
+                      const float *weight, const float *bias, int cout, int kh, int kw,
+                      int act, const float *slopes, int nslopes, float *out);
+
+/* Max pooling without padding over `planes` planes [h][w] to [oh][ow]; window k, stride s,
+   windows clipped at the border (ceil mode when oh/ow were rounded up). */
+void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out);
+
+/* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
+   threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
+void nn_configure_allocator(void);
+
+#endif

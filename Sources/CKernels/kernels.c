@@ -1,0 +1,144 @@
+#include "ckernels.h"
+#include <string.h>
+#if defined(__linux__) && defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void nn_configure_allocator(void) {
+#if defined(__linux__) && defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+
+static inline v16 activate(v16 v, int act, float slope) {
+    v16 z = {0};
+    if (act == NN_ACT_RELU) return __builtin_elementwise_max(v, z);
+    /* max(v, 0) + slope * min(v, 0): v where v >= 0, slope * v below. */
+    if (act == NN_ACT_PRELU) return __builtin_elementwise_max(v, z) + __builtin_elementwise_min(v, z) * slope;
+    return v;
+}
+
+static inline void store_n(float *dst, v16 v, int n) {
+    if (n >= 16) { memcpy(dst, &v, sizeof v); return; }
+    float tmp[16];
+    memcpy(tmp, &v, sizeof v);
+    for (int i = 0; i < n; i++) dst[i] = tmp[i];
+}
+
+/* One output row of COB channels starting at co0: vectors of 16 output pixels, accumulators in
+   registers, each input vector reused for COB channels. */
+#define ROW_KERNEL(COB)                                                                         \
+static inline __attribute__((always_inline)) void row_##COB(                                  \
+    const float *in, int cin, int h, int w, const float *weight, const float *bias, int co0,  \
+    int kh, int kw, int act, const float *slopes, int nslopes, float *out, int oy, int oh,    \
+    int ow) {                                                                                   \
+    const int wstride = cin * kh * kw;                                                          \
+    int ox = 0;                                                                                 \
+    /* Two vectors (32 pixels) at a time: 8 weight broadcasts feed 16 FMAs. */                 \
+    for (; ox + 32 <= ow; ox += 32) {                                                           \
+        v16 acc0[COB], acc1[COB];                                                               \
+        for (int j = 0; j < COB; j++) { v16 b = {0}; acc0[j] = b + bias[co0 + j]; acc1[j] = acc0[j]; } \
+        for (int ci = 0; ci < cin; ci++) {                                                      \
+            for (int ky = 0; ky < kh; ky++) {                                                   \
+                const float *row = in + ((long)ci * h + oy + ky) * w + ox;                     \
+                const float *wr = weight + (long)co0 * wstride + (ci * kh + ky) * kw;           \
+                for (int kx = 0; kx < kw; kx++) {                                               \
+                    v16 x0 = load16(row + kx), x1 = load16(row + kx + 16);                      \
+                    for (int j = 0; j < COB; j++) {                                             \
+                        float wv = wr[j * wstride + kx];                                        \
+                        acc0[j] += x0 * wv; acc1[j] += x1 * wv;                                 \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        for (int j = 0; j < COB; j++) {                                                         \
+            float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co0 + j] : 0.0f;          \
+            float *o = out + ((long)(co0 + j) * oh + oy) * ow + ox;                             \
+            store_n(o, activate(acc0[j], act, s), 16);                                          \
+            store_n(o + 16, activate(acc1[j], act, s), 16);                                     \
+        }                                                                                       \
+    }                                                                                           \
+    for (; ox < ow; ox += 16) {                                                                 \
+        v16 acc[COB];                                                                           \
+        for (int j = 0; j < COB; j++) { v16 b = {0}; acc[j] = b + bias[co0 + j]; }              \
+        for (int ci = 0; ci < cin; ci++) {                                                      \
+            for (int ky = 0; ky < kh; ky++) {                                                   \
+                const float *row = in + ((long)ci * h + oy + ky) * w + ox;                     \
+                const float *wr = weight + (long)co0 * wstride + (ci * kh + ky) * kw;           \
+                for (int kx = 0; kx < kw; kx++) {                                               \
+                    v16 x = load16(row + kx);                                                   \
+                    for (int j = 0; j < COB; j++) acc[j] += x * wr[j * wstride + kx];           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        for (int j = 0; j < COB; j++) {                                                         \
+            float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co0 + j] : 0.0f;          \
+            store_n(out + ((long)(co0 + j) * oh + oy) * ow + ox, activate(acc[j], act, s), ow - ox); \
+        }                                                                                       \
+    }                                                                                           \
+}
+ROW_KERNEL(8)
+ROW_KERNEL(4)
+ROW_KERNEL(2)
+ROW_KERNEL(1)
+
+CLONES
+void nn_conv2d_direct(const float *in, int cin, int h, int w,
+                      const float *weight, const float *bias, int cout, int kh, int kw,
+                      int act, const float *slopes, int nslopes, float *out) {
+    const int oh = h - kh + 1, ow = w - kw + 1;
+    if (oh <= 0 || ow <= 0) return;
+    for (int oy = 0; oy < oh; oy++) {
+        int co = 0;
+        for (; co + 8 <= cout; co += 8) row_8(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
+        for (; co + 4 <= cout; co += 4) row_4(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
+        for (; co + 2 <= cout; co += 2) row_2(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
+        for (; co < cout; co++) row_1(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
+    }
+}
+
+CLONES
+void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out) {
+    float rowmax[4096];
+    for (int p = 0; p < planes; p++) {
+        const float *src = in + (long)p * h * w;
+        float *dst = out + (long)p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
+            float *o = dst + (long)oy * ow;
+            if (w <= 4096) {
+                /* Max over the window's rows first (contiguous, vectorizes), then along x. */
+                const float *r = src + (long)y0 * w;
+                for (int x = 0; x < w; x++) rowmax[x] = r[x];
+                for (int y = y0 + 1; y < y1; y++) {
+                    r = src + (long)y * w;
+                    for (int x = 0; x < w; x++) rowmax[x] = r[x] > rowmax[x] ? r[x] : rowmax[x];
+                }
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                    float m = rowmax[x0];
+                    for (int x = x0 + 1; x < x1; x++) m = rowmax[x] > m ? rowmax[x] : m;
+                    o[ox] = m;
+                }
+            } else {
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                    float m = src[(long)y0 * w + x0];
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            float v = src[(long)y * w + x];
+                            m = v > m ? v : m;
+                        }
+                    o[ox] = m;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import NeuralNet
+
+/// Buffers for one P-Net tile, reused from tile to tile and frame to frame.
+final class PNetScratch {
+    var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], c3: [Float] = [], head: [Float] = []
+
+    static func grow(_ a: inout [Float], _ n: Int) {
+        if a.count < n { a = [Float](repeating: 0, count: n + Conv2D.inputSlack) }
+    }
+}
+
+/// A few scratch sets shared by the threads of one detector; a tile takes one and gives it back.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [PNetScratch] = []
+
+    func take() -> PNetScratch {
+        lock.lock(); defer { lock.unlock() }
+        return free.popLast() ?? PNetScratch()
+    }
+
+    func give(_ s: PNetScratch) {
+        lock.lock(); defer { lock.unlock() }
+        if free.count < 8 { free.append(s) }
+    }
+}
+
+extension PNet {
+    /// The P-Net map of one `[3, rows, cols]` input already in `scratch.input`: fills
+    /// `scratch.head` with `[6, mapH, mapW]` raw outputs (2 logits, 4 regression values) and
+    /// returns the map size. No allocation once the scratch has grown to the tile size.
+    func forwardInPlace(_ scratch: PNetScratch, rows: Int, cols: Int) -> (mapH: Int, mapW: Int) {
+        let h1 = rows - 2, w1 = cols - 2
+        let ph = pool.outputSize(h1), pw = pool.outputSize(w1)
+        let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
+        guard h3 > 0, w3 > 0 else { return (0, 0) }
+        PNetScratch.grow(&scratch.c1, 10 * h1 * w1)
+        PNetScratch.grow(&scratch.p1, 10 * ph * pw)
+        PNetScratch.grow(&scratch.c2, 16 * h2 * w2)
+        PNetScratch.grow(&scratch.c3, 32 * h3 * w3)
+        PNetScratch.grow(&scratch.head, 6 * h3 * w3)
+        scratch.input.withUnsafeBufferPointer { x in
+        scratch.c1.withUnsafeMutableBufferPointer { c1 in
+        scratch.p1.withUnsafeMutableBufferPointer { p1 in
+        scratch.c2.withUnsafeMutableBufferPointer { c2 in
+        scratch.c3.withUnsafeMutableBufferPointer { c3 in
+        scratch.head.withUnsafeMutableBufferPointer { hd in
+            guard let x = x.baseAddress, let c1 = c1.baseAddress, let p1 = p1.baseAddress, let c2 = c2.baseAddress,
+                  let c3 = c3.baseAddress, let hd = hd.baseAddress else { return }
+            conv1.forwardValid(x, height: rows, width: cols, into: c1)
+            pool.forward(c1, planes: 10, height: h1, width: w1, into: p1)
+            conv2.forwardValid(p1, height: ph, width: pw, into: c2)
+            conv3.forwardValid(c2, height: h2, width: w2, into: c3)
+            head.forwardValid(c3, height: h3, width: w3, into: hd)
+        }}}}}}
+        return (h3, w3)
+    }
+}
+
+/// Face probability as torch.softmax computes it for two logits.
+@inline(__always)
+func faceProbability(_ a0: Float, _ a1: Float) -> Float {
+    let m = max(a0, a1)
+    let e0 = Foundation.exp(a0 - m), e1 = Foundation.exp(a1 - m)
+    return e1 / (e0 + e1)
+}
