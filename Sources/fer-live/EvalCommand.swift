@@ -1,9 +1,60 @@
 import ArgumentParser
+import Classifier
+import Foundation
 
 struct EvalCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Classifier accuracy and speed on a Kaggle-format FER2013 CSV (.csv or .csv.gz).",
+        discussion: """
+            Runs the model on the 48x48 faces of every selected row (no detection), normalised as in
+            training, in batches. Prints accuracy, per-class precision and recall, the confusion
+            matrix and faces per second (timed inference only). With --json the last line of
+            standard output is one JSON object (n, accuracy, faces_per_second, ...).
+            """)
+
+    @Argument(help: "FER2013 CSV: header emotion,pixels,Usage; plain or gzipped.")
+    var data: String
+
+    @Option(help: "Rows to evaluate by Usage: Training, PublicTest, PrivateTest, or all.")
+    var usage: String = "PublicTest"
+
+    @Option(help: "Model name in the models folder's emotion/ (default: emotion/default.txt, else fernet), or a path to NAME.json.")
+    var model: String?
+
+    @Option(help: "Models folder (else $FER_LIVE_MODELS, models/ beside the executable or in the repository).")
+    var models: String?
+
+    @Option(help: "Faces per network batch.")
+    var batch: Int = 128
+
+    @Flag(help: "Average the probabilities of each face and its mirror image.")
+    var flip = false
+
+    @Flag(help: "Stop at the first malformed row instead of skipping it.")
+    var strict = false
+
+    @Flag(help: "End with one line of JSON.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard usage == "all" || FER2013CSV.usages.contains(usage) else {
+            throw ValidationError("--usage must be one of \(FER2013CSV.usages.joined(separator: ", ")) or all")
+        }
+    }
 
     func run() throws {
-        try Reporting.run("eval") { throw NotBuiltYet(what: "`fer-live eval`") }
+        try Reporting.run("eval") {
+            let classifier = try EmotionClassifier(name: model, modelsDirectory: models, flipTTA: flip)
+            var evaluator = ClassifierEvaluation(classifier: classifier, batch: batch)
+            let csv = FER2013CSV(path: data, options: .init(usage: usage == "all" ? nil : [usage], strict: strict))
+            let summary = try evaluator.run(csv) { Reporting.warn($0) }
+            guard evaluator.matrix.total > 0 else {
+                throw ClassifierError.badCSV(path: data, reason: "no rows with Usage \(usage) (\(summary.rows) rows read)")
+            }
+            print(evaluator.report(dataPath: data, usage: usage, summary: summary))
+            if json { print(evaluator.json(dataPath: data, usage: usage, summary: summary)) }
+        }
     }
 }

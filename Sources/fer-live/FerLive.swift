@@ -1,4 +1,5 @@
 import ArgumentParser
+import NeuralNet
 
 /// The command line: argument parsing and wiring only. Every piece of behaviour a test would
 /// want to reach lives in the library targets.
@@ -19,4 +20,11 @@ struct FerLive: ParsableCommand {
             DetectCommand.self, EvalCommand.self, BenchCommand.self, ProbeCommand.self,
         ]
     )
+
+    /// OpenBLAS picks its kernels when it loads; on CPUs it does not know it takes slow generic
+    /// ones, and only a fresh process with OPENBLAS_CORETYPE set can change that (NeuralNet/BLASCore).
+    static func main() {
+        BLASCore.relaunchWithBetterKernelsIfNeeded()
+        main(nil)
+    }
 }
