@@ -244,6 +244,9 @@ final class RGBConverter {
                    colorspace: Int32(frame.pointee.colorspace.rawValue), toRGB: toRGB)
     }
 
+    /// Bytes swscale may store beyond the last row of a packed destination.
+    static let writeSlack = 256
+
     /// Converts a decoded picture into a new RGB24 buffer, `3 * width` bytes a row.
     func rgb(from frame: UnsafeMutablePointer<AVFrame>, name: String) throws -> [UInt8] {
         try prepare(Self.key(for: frame, toRGB: true), name: name)
@@ -251,8 +254,11 @@ final class RGBConverter {
         let stride = 3 * width
         var scaled: Int32 = 0
         let context = self.context
-        // swscale writes straight into the array's storage: no intermediate copy.
-        let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
+        // swscale writes straight into the array's storage: no intermediate copy. Its SIMD paths
+        // store whole vectors, so with a row length that is not a multiple of the vector size the
+        // last row runs past `stride * height` (a 360-pixel-wide H.264 video corrupted the heap):
+        // the array gets that slack as spare capacity beyond its count.
+        let pixels = [UInt8](unsafeUninitializedCapacity: stride * height + Self.writeSlack) { buffer, count in
             var destination: (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?) =
                 (buffer.baseAddress, nil, nil, nil)
             var destinationStride: (Int32, Int32, Int32, Int32) = (Int32(stride), 0, 0, 0)

@@ -36,7 +36,7 @@ public struct Overlay: Sendable {
 
     public func draw(_ result: FrameResult, on frame: inout Frame) {
         // Line and text sizes follow the picture so labels read the same at 360p and 4K.
-        let scale = max(1, min(frame.width, frame.height) / 300)
+        let scale = max(1, Int((Double(min(frame.width, frame.height)) / 200).rounded()))
         let thickness = max(2, scale + 1)
         var canvas = Canvas(frame: frame)
         for face in result.faces {
