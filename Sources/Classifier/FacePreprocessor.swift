@@ -21,12 +21,15 @@ public struct FaceGeometry: Sendable, Equatable {
 
     /// Measured with `fer-live measure-framing` (Sources/fer-live/MeasureFramingCommand.swift):
     /// the first 400 PublicTest rows of ../shared/data/fer2013, each upscaled 48 -> 192
-    /// (bilinear) and centred on a 288x288 mid-gray canvas, run through this project's MTCNN
-    /// (default options); medians of the detections mapped back to 48x48 units. 372 of 400
-    /// faces found. See Sources/Classifier/README.md for the full table (quartiles).
+    /// (bilinear) and centred on a 288x288 mid-gray canvas, through this project's MTCNN (default
+    /// options): 356 of 400 faces found; medians mapped back to 48x48 units (quartiles in
+    /// Sources/Classifier/README.md). Eye midpoint measured at (24.3, 18.7): x is set to the
+    /// centre, 24, since training flips faces left-right. Eye distance (median 17.9) and
+    /// eye-to-mouth distance (19.2) are stretched together by the median of the larger ratio so
+    /// the crop scale is 1 on the median FER face. Box: median MTCNN box (landmark-free faces).
     public static let fer2013 = FaceGeometry(
-        eyeCenter: Point(x: 24.0, y: 18.6), eyeDistance: 17.3, eyeToMouth: 16.9,
-        box: Box(x: 5.9, y: 3.2, width: 36.6, height: 44.9))
+        eyeCenter: Point(x: 24.0, y: 18.7), eyeDistance: 18.6, eyeToMouth: 19.9,
+        box: Box(x: 4.3, y: -0.5, width: 38.3, height: 49.8))
 }
 
 /// Maps output pixel (u, v) of the 48x48 crop (pixel centres at +0.5) to source coordinates:
