@@ -98,11 +98,23 @@ public struct Conv2D: Layer {
         let direct = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
         // Batch items in parallel when each is big enough to pay for a thread hop.
         let minChunk = max(1, 200_000 / max(1, outPer * k / 64))
+        // Small feature maps (a 6x6 or 3x3 map has 36 or 9 output columns) make one sgemm per
+        // image a poor deal: OpenBLAS repacks the whole weight matrix on every call. Several
+        // images then share one sgemm, their im2col blocks side by side (about 512 columns,
+        // scratch capped at 8 MB); bias and activation are applied in the copy out, one
+        // vectorisable pass instead of a bias fill plus a branchy activation pass.
+        let hw = oh * ow
+        let group = direct ? 1 : max(1, min(n, 512 / max(1, hw), (8 << 20) / max(1, 4 * k * hw)))
         input.storage.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 guard let s = src.baseAddress, let d = dst.baseAddress else { return }
                 let sp = SendableBox(s), dp = SharedPointer(base: d)
-                Threads.forEachChunk(count: n, minChunk: minChunk) { range in
+                Threads.forEachChunk(count: n, minChunk: max(minChunk, min(group, n / max(1, Threads.cores)))) { range in
+                    if !direct {
+                        groupedForward(sp.value, range: range, group: group, h: h, w: w, oh: oh, ow: ow,
+                                       inPer: inPer, outPer: outPer, into: dp.base)
+                        return
+                    }
                     var col = [Float](repeating: 0, count: direct ? 0 : k * oh * ow)
                     col.withUnsafeMutableBufferPointer { colBuf in
                         for b in range {
@@ -112,7 +124,7 @@ public struct Conv2D: Layer {
                             if direct {
                                 bsrc = x
                             } else if let cb = colBuf.baseAddress {
-                                im2col(x, h: h, w: w, oh: oh, ow: ow, into: cb)
+                                im2col(x, h: h, w: w, oh: oh, ow: ow, into: cb, rowStride: hw)
                                 bsrc = UnsafePointer(cb)
                             } else { continue }
                             compute(cols: bsrc, outHW: oh * ow, k: k, into: y)
@@ -122,6 +134,51 @@ public struct Conv2D: Layer {
             }
         }
         return Tensor(unchecked: [n, outChannels, oh, ow], out)
+    }
+
+    /// Images `range`, `group` at a time: im2col blocks side by side in one `[k, g * hw]` matrix,
+    /// one sgemm into `[out, g * hw]`, then bias and activation on the way to each image's NCHW slot.
+    private func groupedForward(_ x: UnsafePointer<Float>, range: Range<Int>, group: Int, h: Int, w: Int,
+                                oh: Int, ow: Int, inPer: Int, outPer: Int, into y: UnsafeMutablePointer<Float>) {
+        let hw = oh * ow, k = inChannels * kernelH * kernelW
+        var col = [Float](repeating: 0, count: k * group * hw)
+        var tmp = [Float](repeating: 0, count: outChannels * group * hw)
+        col.withUnsafeMutableBufferPointer { colBuf in
+            tmp.withUnsafeMutableBufferPointer { tmpBuf in
+                weight.withUnsafeBufferPointer { wp in
+                    guard let cb = colBuf.baseAddress, let tb = tmpBuf.baseAddress, let wb = wp.baseAddress else { return }
+                    var start = range.lowerBound
+                    while start < range.upperBound {
+                        let g = min(group, range.upperBound - start)
+                        let cols = g * hw
+                        for j in 0..<g {
+                            im2col(x + (start + j) * inPer, h: h, w: w, oh: oh, ow: ow, into: cb + j * hw, rowStride: cols)
+                        }
+                        sgemm(m: outChannels, n: cols, k: k, a: wb, lda: k, b: cb, ldb: cols, c: tb, ldc: cols, accumulate: false)
+                        for j in 0..<g {
+                            let img = y + (start + j) * outPer
+                            for o in 0..<outChannels {
+                                let src = tb + o * cols + j * hw, dst = img + o * hw
+                                let bv = bias[o]
+                                switch activation {
+                                case .none:
+                                    for i in 0..<hw { dst[i] = src[i] + bv }
+                                case .relu:
+                                    for i in 0..<hw { dst[i] = max(src[i] + bv, 0) }
+                                case .prelu(let slopes):
+                                    let a = slopes[slopes.count == 1 ? 0 : o]
+                                    for i in 0..<hw {
+                                        let v = src[i] + bv
+                                        dst[i] = v < 0 ? v * a : v
+                                    }
+                                }
+                            }
+                        }
+                        start += g
+                    }
+                }
+            }
+        }
     }
 
     /// y[o, p] = act(bias[o] + sum_k w[o, k] * cols[k, p]).
@@ -148,9 +205,10 @@ public struct Conv2D: Layer {
         }
     }
 
-    /// Unfolds one image `[C, H, W]` into `[C * kh * kw, oh * ow]`, zeros where padding.
+    /// Unfolds one image `[C, H, W]` into `[C * kh * kw, oh * ow]`, zeros where padding; rows of
+    /// the result are `rowStride` floats apart (more than `oh * ow` when images share a matrix).
     private func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, oh: Int, ow: Int,
-                        into col: UnsafeMutablePointer<Float>) {
+                        into col: UnsafeMutablePointer<Float>, rowStride: Int) {
         var row = col
         for c in 0..<inChannels {
             let plane = x + c * h * w
@@ -177,7 +235,7 @@ public struct Conv2D: Layer {
                             }
                         }
                     }
-                    row += oh * ow
+                    row += rowStride
                 }
             }
         }
