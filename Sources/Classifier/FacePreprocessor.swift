@@ -213,23 +213,30 @@ public struct FacePreprocessor: Sendable {
         let wx = AxisWeights(start: t.origin.x, step: t.axisU.x, count: n, limit: frame.width)
         let wy = AxisWeights(start: t.origin.y, step: t.axisV.y, count: n, limit: frame.height)
         let r0 = wy.minIndex, r1 = wy.maxIndex
+        let c0 = wx.minIndex, c1 = wx.maxIndex
         var rows = [Float](repeating: 0, count: (r1 - r0 + 1) * n)
+        // One source row at a time: gray for the columns the crop reads (contiguous, cheap), then
+        // the horizontal taps on those floats.
+        var line = [Float](repeating: 0, count: c1 - c0 + 1)
         let stride = frame.stride
         frame.pixels.withUnsafeBufferPointer { px in
             guard let base = px.baseAddress else { return }
             rows.withUnsafeMutableBufferPointer { rb in
-                wx.offsets.withUnsafeBufferPointer { off in
-                    wx.idx.withUnsafeBufferPointer { xi in
-                        wx.w.withUnsafeBufferPointer { xw in
-                            for r in r0...r1 {
-                                let src = base + r * stride
-                                let dst = (r - r0) * n
-                                for i in 0..<n {
-                                    var s: Float = 0
-                                    for k in Int(off[i])..<Int(off[i + 1]) {
-                                        s += xw[k] * Self.gray(src + 3 * Int(xi[k]))
+                line.withUnsafeMutableBufferPointer { lb in
+                    wx.offsets.withUnsafeBufferPointer { off in
+                        wx.idx.withUnsafeBufferPointer { xi in
+                            wx.w.withUnsafeBufferPointer { xw in
+                                for r in r0...r1 {
+                                    let src = base + r * stride + 3 * c0
+                                    for c in 0..<lb.count {
+                                        lb[c] = 0.299 * Float(src[3 * c]) + 0.587 * Float(src[3 * c + 1]) + 0.114 * Float(src[3 * c + 2])
                                     }
-                                    rb[dst + i] = s
+                                    let dst = (r - r0) * n
+                                    for i in 0..<n {
+                                        var s: Float = 0
+                                        for k in Int(off[i])..<Int(off[i + 1]) { s += xw[k] * lb[Int(xi[k]) - c0] }
+                                        rb[dst + i] = s
+                                    }
                                 }
                             }
                         }
