@@ -40,7 +40,7 @@ public struct FER2013CSV: Sendable {
         public var rows = 0
         /// Rows handed to the caller.
         public var accepted = 0
-        /// Well-formed rows left out by the `usage` filter.
+        /// Rows left out by the `usage` filter (their pixels are not parsed, so not checked).
         public var filtered = 0
         /// Malformed rows skipped.
         public var malformed = 0

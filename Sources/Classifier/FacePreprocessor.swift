@@ -21,12 +21,15 @@ public struct FaceGeometry: Sendable, Equatable {
 
     /// Measured with `fer-live measure-framing` (Sources/fer-live/MeasureFramingCommand.swift):
     /// the first 400 PublicTest rows of ../shared/data/fer2013, each upscaled 48 -> 192
-    /// (bilinear) and centred on a 288x288 mid-gray canvas, run through this project's MTCNN
-    /// (default options); medians of the detections mapped back to 48x48 units. 372 of 400
-    /// faces found. See Sources/Classifier/README.md for the full table (quartiles).
+    /// (bilinear) and centred on a 288x288 mid-gray canvas, through this project's MTCNN (default
+    /// options): 356 of 400 faces found; medians mapped back to 48x48 units (quartiles in
+    /// Sources/Classifier/README.md). Eye midpoint measured at (24.3, 18.7): x is set to the
+    /// centre, 24, since training flips faces left-right. Eye distance (median 17.9) and
+    /// eye-to-mouth distance (19.2) are stretched together by the median of the larger ratio so
+    /// the crop scale is 1 on the median FER face. Box: median MTCNN box (landmark-free faces).
     public static let fer2013 = FaceGeometry(
-        eyeCenter: Point(x: 24.0, y: 18.6), eyeDistance: 17.3, eyeToMouth: 16.9,
-        box: Box(x: 5.9, y: 3.2, width: 36.6, height: 44.9))
+        eyeCenter: Point(x: 24.0, y: 18.7), eyeDistance: 18.6, eyeToMouth: 19.9,
+        box: Box(x: 4.3, y: -0.5, width: 38.3, height: 49.8))
 }
 
 /// Maps output pixel (u, v) of the 48x48 crop (pixel centres at +0.5) to source coordinates:
@@ -210,23 +213,30 @@ public struct FacePreprocessor: Sendable {
         let wx = AxisWeights(start: t.origin.x, step: t.axisU.x, count: n, limit: frame.width)
         let wy = AxisWeights(start: t.origin.y, step: t.axisV.y, count: n, limit: frame.height)
         let r0 = wy.minIndex, r1 = wy.maxIndex
+        let c0 = wx.minIndex, c1 = wx.maxIndex
         var rows = [Float](repeating: 0, count: (r1 - r0 + 1) * n)
+        // One source row at a time: gray for the columns the crop reads (contiguous, cheap), then
+        // the horizontal taps on those floats.
+        var line = [Float](repeating: 0, count: c1 - c0 + 1)
         let stride = frame.stride
         frame.pixels.withUnsafeBufferPointer { px in
             guard let base = px.baseAddress else { return }
             rows.withUnsafeMutableBufferPointer { rb in
-                wx.offsets.withUnsafeBufferPointer { off in
-                    wx.idx.withUnsafeBufferPointer { xi in
-                        wx.w.withUnsafeBufferPointer { xw in
-                            for r in r0...r1 {
-                                let src = base + r * stride
-                                let dst = (r - r0) * n
-                                for i in 0..<n {
-                                    var s: Float = 0
-                                    for k in Int(off[i])..<Int(off[i + 1]) {
-                                        s += xw[k] * Self.gray(src + 3 * Int(xi[k]))
+                line.withUnsafeMutableBufferPointer { lb in
+                    wx.offsets.withUnsafeBufferPointer { off in
+                        wx.idx.withUnsafeBufferPointer { xi in
+                            wx.w.withUnsafeBufferPointer { xw in
+                                for r in r0...r1 {
+                                    let src = base + r * stride + 3 * c0
+                                    for c in 0..<lb.count {
+                                        lb[c] = 0.299 * Float(src[3 * c]) + 0.587 * Float(src[3 * c + 1]) + 0.114 * Float(src[3 * c + 2])
                                     }
-                                    rb[dst + i] = s
+                                    let dst = (r - r0) * n
+                                    for i in 0..<n {
+                                        var s: Float = 0
+                                        for k in Int(off[i])..<Int(off[i + 1]) { s += xw[k] * lb[Int(xi[k]) - c0] }
+                                        rb[dst + i] = s
+                                    }
                                 }
                             }
                         }

@@ -18,6 +18,7 @@ struct FerLive: ParsableCommand {
         subcommands: [
             LiveCommand.self, AnnotateCommand.self, LogCommand.self,
             DetectCommand.self, EvalCommand.self, BenchCommand.self, ProbeCommand.self,
+            MeasureFramingCommand.self,
         ]
     )
 
