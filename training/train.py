@@ -169,6 +169,8 @@ def parse_args(argv=None):
     ap.add_argument("--aug", choices=["none", "flip", "affine", "full"])
     ap.add_argument("--clip", type=float, help="gradient clipping norm (0: off)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after this many epochs in this invocation (continue later with --resume)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--classes", help="comma-separated subset of labels, e.g. angry,happy,sad,neutral")
     ap.add_argument("--merge", help="merge labels, e.g. disgust=angry")
@@ -192,6 +194,23 @@ def main(argv=None) -> int:
         v = getattr(args, k)
         if v is not None:
             recipe[k] = v
+    last_path = out / "last.pt"
+    ck = None
+    if args.resume and last_path.exists():
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        if ck["config"]["model"] != args.model:
+            raise SystemExit(f"error: {last_path} is a {ck['config']['model']} run, not {args.model}")
+        # The schedule must continue as it was planned; only a time budget may be changed
+        # (the time-based schedule then stretches from where it is).
+        old = ck["config"]["recipe"]
+        for k, v in recipe.items():
+            if k in old and old[k] != v and getattr(args, k, None) is not None and not (
+                    k == "epochs" and args.time_budget):
+                log(f"resume: keeping {k}={old[k]} of the interrupted run (ignoring {v})")
+        keep_epochs = recipe["epochs"] if args.time_budget else old["epochs"]
+        recipe = dict(old, epochs=keep_epochs)
+        if not args.time_budget and old.get("time_budget_min"):
+            args.time_budget = old["time_budget_min"]
     bf16 = not args.no_bf16
     seed_everything(args.seed)
 
@@ -233,9 +252,7 @@ def main(argv=None) -> int:
                   input_size=data.IMAGE_SIZE, params=nparams, flops=flops, model_kw=model_kw)
     start_epoch, best_acc, train_time = 0, -1.0, 0.0
     metrics_path = out / "metrics.csv"
-    last_path = out / "last.pt"
-    if args.resume and last_path.exists():
-        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -258,7 +275,7 @@ def main(argv=None) -> int:
         te = time.time()
         perm = torch.randperm(len(xtr), generator=g)
         tot_loss, tot_ok, seen = 0.0, 0, 0
-        lr_now = opt.param_groups[0]["lr"]
+        lr_now = onecycle_lr(train_time / budget_s, recipe["lr"]) if budget_s else opt.param_groups[0]["lr"]
         out_of_time = False
         for i in range(steps):
             if budget_s:
@@ -281,7 +298,8 @@ def main(argv=None) -> int:
             if recipe["clip"]:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
             opt.step()
-            sched.step()
+            if not budget_s:
+                sched.step()
             tot_loss += loss.item() * len(y)
             tot_ok += (logits.argmax(1) == y).sum().item()
             seen += len(y)
@@ -320,6 +338,9 @@ def main(argv=None) -> int:
         if out_of_time:
             log(f"time budget of {args.time_budget:g} min spent")
             break
+        if args.stop_after and epoch + 1 - start_epoch >= args.stop_after and epoch + 1 < recipe["epochs"]:
+            log(f"stopping after {args.stop_after} epoch(s); continue with --resume")
+            return 0
 
     log(f"done: best PublicTest acc {best_acc:.4f}; train time {train_time / 60:.1f} min")
     from .report import finalize
