@@ -20,10 +20,26 @@ def read_metrics(path: str | Path) -> dict[str, np.ndarray]:
     return {k: np.array([float(r[k]) for r in rows]) for k in (rows[0].keys() if rows else [])}
 
 
+def epoch_start_lr(m: dict[str, np.ndarray], config_json: Path) -> np.ndarray:
+    """The logged learning rate, except for time-budget runs, where it is recomputed from the
+    cumulative training time (runs before the logging fix logged the scheduler's base LR)."""
+    import json
+    try:
+        recipe = json.loads(config_json.read_text())["recipe"]
+    except (OSError, ValueError, KeyError):
+        return m["lr"]
+    if recipe.get("sched") != "onecycle-time":
+        return m["lr"]
+    from .train import onecycle_lr
+    start = np.concatenate([[0.0], m["train_time_s"][:-1]])
+    return np.array([onecycle_lr(t / (60 * recipe["time_budget_min"]), recipe["lr"]) for t in start])
+
+
 def plot_curves(metrics_csv: str | Path, out_png: str | Path, title: str = "") -> None:
     m = read_metrics(metrics_csv)
     if not m:
         return
+    m["lr"] = epoch_start_lr(m, Path(metrics_csv).with_name("config.json"))
     plt = _plt()
     ep = m["epoch"]
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))

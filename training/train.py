@@ -123,6 +123,19 @@ def make_scheduler(name, opt, lr, epochs, steps_per_epoch):
     raise ValueError(f"unknown scheduler {name!r}")
 
 
+def onecycle_lr(progress: float, peak: float, pct_start: float = 0.2, div: float = 25.0,
+                final_div: float = 1e3) -> float:
+    """The one-cycle schedule (cosine warm-up to peak, cosine anneal to peak/div/final_div) as a
+    function of progress in [0, 1], so it can follow wall-clock time."""
+    p = min(max(progress, 0.0), 1.0)
+    lo, end = peak / div, peak / div / final_div
+    if p < pct_start:
+        t = p / pct_start
+        return lo + (peak - lo) * (1 - math.cos(math.pi * t)) / 2
+    t = (p - pct_start) / (1 - pct_start)
+    return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
+
+
 def augment_batch(xb_u8: torch.Tensor, g: torch.Generator, aug: str) -> torch.Tensor:
     x = to_input(xb_u8)
     if aug == "none":
@@ -143,6 +156,10 @@ def parse_args(argv=None):
     ap.add_argument("--model", required=True, help="model name: " + ", ".join(sorted(models.MODELS)))
     ap.add_argument("--out", required=True, help="run directory (checkpoints, metrics.csv, plots)")
     ap.add_argument("--epochs", type=int)
+    ap.add_argument("--time-budget", type=float, default=0.0,
+                    help="minutes of training: the one-cycle LR follows elapsed training time instead of "
+                         "steps and training stops when the budget is spent (--epochs is then a maximum); "
+                         "for a shared CPU whose speed is unpredictable")
     ap.add_argument("--batch", type=int)
     ap.add_argument("--lr", type=float, help="peak learning rate")
     ap.add_argument("--wd", type=float, help="weight decay")
@@ -152,6 +169,8 @@ def parse_args(argv=None):
     ap.add_argument("--aug", choices=["none", "flip", "affine", "full"])
     ap.add_argument("--clip", type=float, help="gradient clipping norm (0: off)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after this many epochs in this invocation (continue later with --resume)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--classes", help="comma-separated subset of labels, e.g. angry,happy,sad,neutral")
     ap.add_argument("--merge", help="merge labels, e.g. disgust=angry")
@@ -175,6 +194,23 @@ def main(argv=None) -> int:
         v = getattr(args, k)
         if v is not None:
             recipe[k] = v
+    last_path = out / "last.pt"
+    ck = None
+    if args.resume and last_path.exists():
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        if ck["config"]["model"] != args.model:
+            raise SystemExit(f"error: {last_path} is a {ck['config']['model']} run, not {args.model}")
+        # The schedule must continue as it was planned; only a time budget may be changed
+        # (the time-based schedule then stretches from where it is).
+        old = ck["config"]["recipe"]
+        for k, v in recipe.items():
+            if k in old and old[k] != v and getattr(args, k, None) is not None and not (
+                    k == "epochs" and args.time_budget):
+                log(f"resume: keeping {k}={old[k]} of the interrupted run (ignoring {v})")
+        keep_epochs = recipe["epochs"] if args.time_budget else old["epochs"]
+        recipe = dict(old, epochs=keep_epochs)
+        if not args.time_budget and old.get("time_budget_min"):
+            args.time_budget = old["time_budget_min"]
     bf16 = not args.no_bf16
     seed_everything(args.seed)
 
@@ -200,7 +236,15 @@ def main(argv=None) -> int:
 
     steps = math.ceil(len(train.images) / recipe["batch"])
     opt = make_optimizer(recipe["opt"], model.parameters(), recipe["lr"], recipe["wd"])
-    sched = make_scheduler(recipe["sched"], opt, recipe["lr"], recipe["epochs"], steps)
+    budget_s = args.time_budget * 60.0
+    if budget_s:
+        recipe["sched"] = "onecycle-time"
+        recipe["time_budget_min"] = args.time_budget
+        sched = make_scheduler("constant", opt, recipe["lr"], recipe["epochs"], steps)
+        for pg in opt.param_groups:
+            pg["lr"] = onecycle_lr(0.0, recipe["lr"])
+    else:
+        sched = make_scheduler(recipe["sched"], opt, recipe["lr"], recipe["epochs"], steps)
     g = torch.Generator().manual_seed(args.seed)
 
     config = dict(model=args.model, labels=ds.labels, classes=args.classes, merge=args.merge,
@@ -208,9 +252,7 @@ def main(argv=None) -> int:
                   input_size=data.IMAGE_SIZE, params=nparams, flops=flops, model_kw=model_kw)
     start_epoch, best_acc, train_time = 0, -1.0, 0.0
     metrics_path = out / "metrics.csv"
-    last_path = out / "last.pt"
-    if args.resume and last_path.exists():
-        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -233,8 +275,16 @@ def main(argv=None) -> int:
         te = time.time()
         perm = torch.randperm(len(xtr), generator=g)
         tot_loss, tot_ok, seen = 0.0, 0, 0
-        lr_now = opt.param_groups[0]["lr"]
+        lr_now = onecycle_lr(train_time / budget_s, recipe["lr"]) if budget_s else opt.param_groups[0]["lr"]
+        out_of_time = False
         for i in range(steps):
+            if budget_s:
+                progress = (train_time + time.time() - te) / budget_s
+                if progress >= 1.0:
+                    out_of_time = True
+                    break
+                for pg in opt.param_groups:
+                    pg["lr"] = onecycle_lr(progress, recipe["lr"])
             idx = perm[i * recipe["batch"]:(i + 1) * recipe["batch"]]
             if len(idx) == 0:
                 continue
@@ -248,12 +298,15 @@ def main(argv=None) -> int:
             if recipe["clip"]:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
             opt.step()
-            sched.step()
+            if not budget_s:
+                sched.step()
             tot_loss += loss.item() * len(y)
             tot_ok += (logits.argmax(1) == y).sum().item()
             seen += len(y)
         epoch_s = time.time() - te
         train_time += epoch_s
+        if seen == 0:
+            break
         row = dict(epoch=epoch + 1, lr=lr_now, train_loss=tot_loss / seen, train_acc=tot_ok / seen,
                    val_loss=float("nan"), val_acc=float("nan"), val_acc_flip=float("nan"))
         improved = False
@@ -282,6 +335,12 @@ def main(argv=None) -> int:
                         generator=g.get_state(), torch_rng=torch.get_rng_state(), epoch=epoch + 1,
                         best_acc=best_acc, train_time=train_time, config=config), out / "last.pt.tmp")
         os.replace(out / "last.pt.tmp", last_path)
+        if out_of_time:
+            log(f"time budget of {args.time_budget:g} min spent")
+            break
+        if args.stop_after and epoch + 1 - start_epoch >= args.stop_after and epoch + 1 < recipe["epochs"]:
+            log(f"stopping after {args.stop_after} epoch(s); continue with --resume")
+            return 0
 
     log(f"done: best PublicTest acc {best_acc:.4f}; train time {train_time / 60:.1f} min")
     from .report import finalize
