@@ -8,7 +8,8 @@ import Pipeline
 /// Loads what every job needs from the flags: the detector and the classifier.
 enum Components {
     static func detector(_ flags: PipelineFlags) throws -> FaceDetecting {
-        try MTCNN(searching: flags.models, options: try flags.detectorOptions)
+        let mtcnn = try MTCNN(searching: flags.models, options: try flags.detectorOptions)
+        return flags.detectEvery > 1 ? KeyframeDetector(detector: mtcnn, interval: flags.detectEvery) : mtcnn
     }
 
     static func classifier(_ flags: PipelineFlags) throws -> EmotionClassifying {

@@ -14,6 +14,11 @@ struct PipelineFlags: ParsableArguments {
     @Option(help: "Detector thresholds for P-Net, R-Net, O-Net, e.g. 0.6,0.7,0.7.")
     var thresholds: String = "0.6,0.7,0.7"
 
+    @Option(name: .customLong("detect-every"), help: ArgumentHelp(
+        "Full face detection every N frames; in between, known faces are followed by R-Net and O-Net alone.",
+        discussion: "1 runs the whole detector on every frame. New faces are found at most N-1 frames late."))
+    var detectEvery: Int = 5
+
     @Option(help: "Time constant in seconds for smoothing each face's emotions over time; 0 turns it off.")
     var smoothing: Double = 0.25
 
@@ -43,6 +48,7 @@ struct PipelineFlags: ParsableArguments {
         _ = try parsedThresholds()
         guard smoothing >= 0, smoothing.isFinite else { throw ValidationError("--smoothing must be 0 or more seconds (got \(smoothing))") }
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be at least 1 (got \(maxFrames))") }
+        guard (1...1000).contains(detectEvery) else { throw ValidationError("--detect-every must be between 1 and 1000 (got \(detectEvery))") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
     }
 

@@ -1,0 +1,54 @@
+import Capture
+import XCTest
+@testable import FaceDetect
+
+/// Following faces between full detections must agree with full detection, and must not let a
+/// face go unseen for longer than the interval promises.
+final class KeyframeDetectorTests: XCTestCase {
+    private func astronaut(shiftedBy dx: Int, index: Int) throws -> Frame {
+        let src = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
+        // A 400x400 window moving right, as a panning camera would see it.
+        let (w, h) = (400, 400)
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            let s = ((y + 40) * 512 + dx) * 3
+            pixels.replaceSubrange((y * w * 3)..<((y + 1) * w * 3), with: src.pixels[s..<(s + w * 3)])
+        }
+        return Frame(index: index, time: Double(index) / 25, width: w, height: h, pixels: pixels)
+    }
+
+    private func black(index: Int) -> Frame { Frame(index: index, time: Double(index) / 25, width: 400, height: 400) }
+
+    func testFollowedFacesMatchFullDetection() throws {
+        let mtcnn = try Fixtures.mtcnn()
+        let follower = KeyframeDetector(detector: mtcnn, interval: 5)
+        for i in 0..<10 {
+            let frame = try astronaut(shiftedBy: 20 + 3 * i, index: i)
+            let full = try mtcnn.detect(in: frame).filter { $0.score >= 0.9 }
+            let followed = try follower.detect(in: frame).filter { $0.score >= 0.9 }
+            XCTAssertEqual(followed.count, full.count, "frame \(i)")
+            for f in full {
+                let best = followed.map { $0.box.iou(f.box) }.max() ?? 0
+                XCTAssertGreaterThan(best, 0.8, "frame \(i): followed box drifts from the full detection")
+            }
+        }
+    }
+
+    func testAFaceLostByTheFollowerIsSearchedForOnTheNextFrame() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 100)
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 20, index: 0)).count, 1)
+        XCTAssertEqual(try follower.detect(in: black(index: 1)).count, 0)
+        // Long before the next keyframe: the loss itself triggers a full detection.
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 60, index: 2)).count, 1)
+    }
+
+    func testANewFaceIsFoundAtTheNextKeyframe() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 4)
+        XCTAssertEqual(try follower.detect(in: black(index: 0)).count, 0)   // keyframe, nobody there
+        var foundAt: Int?
+        for i in 1..<8 where foundAt == nil {
+            if try !follower.detect(in: try astronaut(shiftedBy: 30, index: i)).isEmpty { foundAt = i }
+        }
+        XCTAssertEqual(foundAt, 4, "the face appears at frame 1 and is found at the next keyframe, 4")
+    }
+}
