@@ -229,6 +229,10 @@ public final class CameraSource: FrameSource {
 public enum Sources {
     public static func isCamera(_ input: String) -> Bool { input.hasPrefix("/dev/video") }
 
+    /// A local file, which can be opened again to read another of its streams (its audio);
+    /// cameras and URLs (a live stream would not replay the same data) cannot.
+    public static func isFile(_ input: String) -> Bool { !isCamera(input) && !input.contains("://") }
+
     public static func open(_ input: String, threads: Int = 2,
                             warningHandler: @escaping WarningHandler = Warnings.standardError) throws -> FrameSource {
         if isCamera(input) {

@@ -36,10 +36,14 @@ public final class VideoWriter {
         public var mpeg4Quality: Int
         public var threads: Int
         public var timing: Timing
+        /// A media file whose best audio stream is copied into the output (stream copy, no
+        /// re-encoding), cut to the video written; nil writes video only. Ignored for images.
+        /// When the container cannot hold that codec, the writer warns once and writes video only.
+        public var audioFrom: String?
         public var warningHandler: WarningHandler
 
         public init(codec: Codec = .automatic, preset: String = "veryfast", crf: Int = 20,
-                    mpeg4Quality: Int = 3, threads: Int = 2, timing: Timing = .frameTime,
+                    mpeg4Quality: Int = 3, threads: Int = 2, timing: Timing = .frameTime, audioFrom: String? = nil,
                     warningHandler: @escaping WarningHandler = Warnings.standardError) {
             self.codec = codec
             self.preset = preset
@@ -47,6 +51,7 @@ public final class VideoWriter {
             self.mpeg4Quality = mpeg4Quality
             self.threads = threads
             self.timing = timing
+            self.audioFrom = audioFrom
             self.warningHandler = warningHandler
         }
     }
@@ -59,6 +64,9 @@ public final class VideoWriter {
     /// What was chosen: "h264", "mpeg4", "png" or "mjpeg", and the coded pixel format.
     public let codecName: String
     public let pixelFormat: String
+    /// The audio codec copied from `Options.audioFrom` ("aac", "mp3", ...), nil when the output
+    /// has no audio.
+    public let audioCodecName: String?
     public private(set) var framesWritten = 0
 
     private let options: Options
@@ -91,6 +99,7 @@ public final class VideoWriter {
             backend = .image(try OutputFile(path: path), image)
             codecName = image == .png ? "png" : "mjpeg"
             pixelFormat = image == .png ? "rgb24" : "yuvj444p"
+            audioCodecName = nil
             return
         }
         let ext = (path as NSString).pathExtension.lowercased()
@@ -103,6 +112,7 @@ public final class VideoWriter {
             rate: AVRational(num: Int32(frameRateNumerator), den: Int32(frameRateDenominator)), options: options)
         codecName = encoding.codecName
         pixelFormat = FF.pixelFormatName(encoding.encoder.context.pointee.pix_fmt.rawValue)
+        audioCodecName = encoding.audio?.codecName
         backend = .video(encoding)
     }
 
@@ -158,6 +168,8 @@ private final class VideoEncoding {
     let converter = RGBConverter(flags: SWS_BILINEAR | SWS_ACCURATE_RND)
     let codecName: String
     let warningHandler: WarningHandler
+    /// The input's audio, copied alongside the video; nil for video only.
+    let audio: AudioCopy?
     private var lastPTS: Int64?
     private var warnedPTS = false
 
@@ -214,6 +226,12 @@ private final class VideoEncoding {
         guard copied >= 0 else { throw CaptureError.encoderFailed(output: path, reason: FF.message(copied)) }
         stream.pointee.time_base = encoder.context.pointee.time_base
         stream.pointee.avg_frame_rate = rate
+        // Every stream must exist before the header is written.
+        if let source = options.audioFrom {
+            audio = try AudioCopy.make(from: source, into: output, path: path, warningHandler: options.warningHandler)
+        } else {
+            audio = nil
+        }
         picture = try AVFrameBox(format: pixelFormat, width: width, height: height, output: path)
         picture.frame.pointee.colorspace = Self.colorspace
         picture.frame.pointee.color_range = AVCOL_RANGE_MPEG
@@ -245,6 +263,9 @@ private final class VideoEncoding {
         let sent = avcodec_send_frame(encoder.context, picture.frame)
         guard sent >= 0 else { throw CaptureError.encoderFailed(output: path, reason: "frame #\(frame.index): \(FF.message(sent))") }
         try drain()
+        // Audio that starts before this frame: the muxer interleaves it with the video packets
+        // the encoder still holds, so its buffer stays at about the encoder's delay.
+        audio?.copy(before: pts, timeBase: encoder.context.pointee.time_base, into: output)
     }
 
     /// Moves every packet the encoder has ready into the container.
@@ -268,6 +289,12 @@ private final class VideoEncoding {
             failure = .encoderFailed(output: path, reason: FF.message(flushed))
         } else {
             do { try drain() } catch let error as CaptureError { failure = error }
+        }
+        if let audio {
+            // Audio ends with the last video frame written (not the input's), so a run cut
+            // short gets no sound past its picture.
+            if let lastPTS { audio.copy(before: lastPTS + 1, timeBase: encoder.context.pointee.time_base, into: output) }
+            audio.finish()
         }
         let trailer = av_write_trailer(output.context)
         if failure == nil, trailer < 0 { failure = .cannotWrite(output: path, reason: FF.message(trailer)) }

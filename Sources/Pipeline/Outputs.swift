@@ -11,6 +11,9 @@ public struct OutputSettings: Sendable {
     public var log: String?
     public var overlay = Overlay()
     public var encoderThreads = 2
+    /// The input file whose audio stream the video output copies (nil: video only). Only a
+    /// file: the writer opens it a second time, which a camera or live stream cannot repeat.
+    public var audioSource: String?
 
     public init(video: String? = nil, csv: String? = nil, jsonl: String? = nil, log: String? = nil) {
         self.video = video; self.csv = csv; self.jsonl = jsonl; self.log = log
@@ -29,7 +32,7 @@ public struct OutputSettings: Sendable {
                         ? (info.frameRateNumerator, info.frameRateDenominator) : (25, 1)
                     let writer = try VideoWriter(path: video, width: info.width, height: info.height,
                                                  frameRateNumerator: num, frameRateDenominator: den,
-                                                 options: .init(threads: encoderThreads))
+                                                 options: .init(threads: encoderThreads, audioFrom: audioSource))
                     sinks.append(VideoSink(writer: writer, overlay: overlay))
                 }
             }

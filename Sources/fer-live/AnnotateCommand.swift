@@ -6,7 +6,7 @@ struct AnnotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annotate",
         abstract: "Write the video with a box, label and confidence on every face (an image input gives an image).",
-        discussion: "Keeps the source's frame rate and timestamps. H.264 in MP4 by default; .mkv, .mov, .avi, .png, .jpg by extension.")
+        discussion: "Keeps the source's frame rate and timestamps, and its audio stream (copied, not re-encoded) where the container can hold the codec. H.264 in MP4 by default; .mkv, .mov, .avi, .png, .jpg by extension.")
 
     @Argument(help: "Video file, image or stream URL.")
     var input: String
@@ -26,6 +26,9 @@ struct AnnotateCommand: ParsableCommand {
     @Flag(help: "Mark the five facial landmarks.")
     var landmarks = false
 
+    @Flag(name: .customLong("no-audio"), help: "Leave out the input's audio (copied by default where the container can hold it).")
+    var noAudio = false
+
     @OptionGroup var flags: PipelineFlags
 
     func run() throws {
@@ -33,6 +36,7 @@ struct AnnotateCommand: ParsableCommand {
             var outputs = OutputSettings(video: output, csv: csv, jsonl: jsonl)
             outputs.overlay = Overlay(showBars: !noBars, showLandmarks: landmarks)
             outputs.encoderThreads = flags.threads
+            if !noAudio, Sources.isFile(input) { outputs.audioSource = input }
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
             let source = try Sources.open(input, threads: flags.threads)
