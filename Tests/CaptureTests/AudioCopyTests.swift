@@ -80,6 +80,23 @@ final class AudioCopyTests: XCTestCase {
         XCTAssertEqual(audio.end, 0.4, accuracy: 1.0 / 25)
     }
 
+    /// Frames count from the video's first timestamp, so audio must move with it: an input
+    /// whose streams start at 3 s keeps its audio in sync (and not 3 s late, or cut away).
+    func testAudioFollowsTheVideoOrigin() throws {
+        let folder = try Support.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = try Self.makeInput(in: folder, name: "late.mkv", audio: ["-c:a", "aac", "-output_ts_offset", "3"])
+        let source = try XCTUnwrap(try StreamSummary.read(input).video)
+        XCTAssertEqual(source.start, 3, accuracy: 0.05, "the input does start late")
+        let output = folder.appendingPathComponent("out.mp4").path
+        try Self.annotate(input, to: output)
+        let streams = try StreamSummary.read(output)
+        let video = try XCTUnwrap(streams.video), audio = try XCTUnwrap(streams.audio)
+        XCTAssertEqual(video.start, 0, accuracy: 0.001)
+        XCTAssertEqual(audio.start, 0, accuracy: 0.03, "at most the AAC priming packet before the video")
+        XCTAssertEqual(audio.end, video.end, accuracy: 1.0 / 25)
+    }
+
     func testNoFramesWrittenGivesNoAudioPackets() throws {
         let folder = try Support.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
