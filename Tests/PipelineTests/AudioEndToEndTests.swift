@@ -100,6 +100,33 @@ final class AudioEndToEndTests: XCTestCase {
         XCTAssertLessThan(video.end, 10.0 / 25 + 1.0 / 25)
     }
 
+    /// Ctrl-C in the middle: the audio stops with the frames written, not at the input's end.
+    func testInterruptCutsTheAudio() throws {
+        let silent = path("long.mp4"), input = path("long-tone.mp4")
+        try EndToEnd.makeSample(at: silent, frames: 400)   // 16 s, with a face to keep the detector busy
+        let (made, _) = try Self.capture(try Self.tool("ffmpeg"), [
+            "-loglevel", "error", "-y", "-i", silent, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+            "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", input])
+        guard made == 0 else { throw XCTSkip("ffmpeg could not add audio to the test input") }
+        let csv = path("int.csv"), video = path("int.mp4")
+        let (process, _, err) = try EndToEnd.start(["annotate", input, "-o", video, "--csv", csv, "--quiet"])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: csv, encoding: .utf8), text.split(separator: "\n").count > 10 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        _ = err.fileHandleForReading.readDataToEndOfFile()
+        XCTAssertEqual(process.terminationStatus, 130)
+        let after = try probe(video)
+        let written = try XCTUnwrap(after.video), audio = try XCTUnwrap(after.audio)
+        XCTAssertLessThan(written.packets, 400)
+        XCTAssertLessThan(written.end, 15)
+        XCTAssertEqual(audio.end, written.end, accuracy: 1.0 / 25, "audio ends with the last frame written")
+    }
+
     func testNoAudioFlagDropsIt() throws {
         let input = try makeInput()
         let result = try EndToEnd.run(["annotate", input, "-o", path("mute.mp4"), "--no-audio", "--quiet"])
