@@ -219,6 +219,9 @@ def main(argv=None) -> int:
     raw = data.load_raw(args.data, cache_dir=cache_dir, strict=args.strict, log=log)
     ds = data.make_dataset(raw, args.classes, args.merge)
     log(f"data: {args.data} parsed in {time.time() - t0:.1f}s; labels {ds.labels}; counts {ds.counts()}")
+    if ck is not None and ds.labels != ck["config"]["labels"]:
+        raise SystemExit(f"error: {last_path} was trained on labels {ck['config']['labels']}, "
+                         f"not {ds.labels} (pass the same --classes/--merge to resume)")
     train = ds.splits["Training"]
     if args.limit:
         train = data.Split(train.images[:args.limit], train.labels[:args.limit])
