@@ -142,3 +142,109 @@ void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh,
         }
     }
 }
+
+/* ---- Channels-last (NHWC) convolution: output channels in the vector lanes ----
+   Each micro-kernel keeps P output pixels x CV vectors of 16 output channels in registers; per
+   step of the reduction it loads CV weight vectors and broadcasts one input value per pixel.
+   Lanes stay full whatever the map width, which is what small crops (R-Net, O-Net) need. */
+
+/* Register type for accumulators: natural alignment, so the compiler keeps them in registers
+   (with the 4-byte-aligned load type it wrote every accumulator back to the stack each step). */
+typedef float vacc __attribute__((vector_size(64)));
+
+#define MK(CV, P)                                                                               \
+static inline __attribute__((always_inline)) void mk_##CV##_##P(                               \
+    const float *in, const long *offs, int npix, const int *koff, int nk, int cin,             \
+    const float *wpack, int coutp, int co0, const float *bias, int act, const float *slopes,    \
+    float *out, long pix0) {                                                                    \
+    vacc acc[P][CV];                                                                            \
+    for (int v = 0; v < CV; v++) {                                                              \
+        vacc b = load16(bias + co0 + 16 * v);                                                   \
+        for (int p = 0; p < P; p++) acc[p][v] = b;                                              \
+    }                                                                                           \
+    const float *wk = wpack + co0;                                                              \
+    for (int k = 0; k < nk; k++) {                                                              \
+        const float *src = in + koff[k];                                                        \
+        for (int ci = 0; ci < cin; ci++, wk += coutp) {                                         \
+            vacc wv[CV];                                                                        \
+            for (int v = 0; v < CV; v++) wv[v] = load16(wk + 16 * v);                           \
+            for (int p = 0; p < P; p++) {                                                       \
+                float x = src[offs[p] + ci];                                                    \
+                for (int v = 0; v < CV; v++) acc[p][v] += wv[v] * x;                            \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    /* Activation into a small buffer with constant indices only, so the accumulators live in   \
+       registers (a variable index into acc made the compiler keep the array on the stack and   \
+       write every accumulator back at every step), then copy the valid pixels out. */          \
+    float res[P][16 * CV] __attribute__((aligned(64)));                                         \
+    vacc z = {0};                                                                               \
+    for (int v = 0; v < CV; v++) {                                                              \
+        vacc sl = act == NN_ACT_PRELU ? load16(slopes + co0 + 16 * v) : z;                      \
+        for (int p = 0; p < P; p++) {                                                           \
+            vacc r = acc[p][v];                                                                 \
+            if (act == NN_ACT_PRELU || act == NN_ACT_RELU)                                      \
+                r = __builtin_elementwise_max(r, z) + __builtin_elementwise_min(r, z) * sl;     \
+            memcpy(&res[p][16 * v], &r, sizeof r);                                              \
+        }                                                                                       \
+    }                                                                                           \
+    for (int p = 0; p < npix; p++) memcpy(out + (pix0 + p) * coutp + co0, res[p], sizeof res[p]); \
+}
+MK(1, 24)
+MK(2, 12)
+MK(3, 8)
+MK(4, 6)
+
+#define NHWC_BLOCKS(CV, P)                                                                      \
+    for (long pix = p0; pix < p1; pix += P) {                                                   \
+        int npix = p1 - pix < P ? (int)(p1 - pix) : P;                                          \
+        long offs[P];                                                                           \
+        for (int p = 0; p < P; p++) {                                                           \
+            long q = pix + (p < npix ? p : npix - 1);                                           \
+            long img = q / per, r = q % per;                                                    \
+            offs[p] = img * inPer + ((r / ow) * w + r % ow) * cs;                               \
+        }                                                                                       \
+        mk_##CV##_##P(in, offs, npix, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, pix); \
+    }
+
+CLONES
+void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
+                  const float *wpack, const float *bias, const float *slopes, int coutp,
+                  int kh, int kw, int act, float *out, long p0, long p1) {
+    const int oh = h - kh + 1, ow = w - kw + 1;
+    if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64) return;
+    const long per = (long)oh * ow, inPer = (long)h * w * cs;
+    int koff[64];
+    const int nk = kh * kw;
+    for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
+    const int vecs = coutp / 16;
+    int co = 0;
+    /* Channel groups of 4, 3, 2, 1 vectors, each over all pixels of the range. */
+    for (; co + 64 <= 16 * vecs; co += 64) { NHWC_BLOCKS(4, 6) }
+    if (16 * vecs - co == 48) { NHWC_BLOCKS(3, 8) co += 48; }
+    if (16 * vecs - co == 32) { NHWC_BLOCKS(2, 12) co += 32; }
+    if (16 * vecs - co == 16) { NHWC_BLOCKS(1, 24) co += 16; }
+}
+
+CLONES
+void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out) {
+    for (int b = 0; b < n; b++) {
+        const float *src = in + (long)b * h * w * cs;
+        float *dst = out + (long)b * oh * ow * cs;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                float *o = dst + ((long)oy * ow + ox) * cs;
+                const float *first = src + ((long)y0 * w + x0) * cs;
+                for (int c = 0; c < cs; c++) o[c] = first[c];
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) {
+                        const float *q = src + ((long)y * w + x) * cs;
+                        for (int c = 0; c < cs; c++) o[c] = q[c] > o[c] ? q[c] : o[c];
+                    }
+            }
+        }
+    }
+}

@@ -70,4 +70,31 @@ struct IntegralImage: Sendable {
             }
         }
     }
+
+    /// `resample` of a whole region to outH x outW, written channels-last: `[outH][outW][3]`.
+    func resampleInterleaved(x0: Int, y0: Int, w: Int, h: Int, outH: Int, outW: Int, into dst: UnsafeMutablePointer<Float>) {
+        let w1 = width + 1
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * outW) { cols in
+            for j in 0..<outW {
+                cols[2 * j] = 3 * (x0 + (j * w) / outW)
+                cols[2 * j + 1] = 3 * (x0 + ((j + 1) * w + outW - 1) / outW)
+            }
+            table.withUnsafeBufferPointer { t in
+                for i in 0..<outH {
+                    let ya = (i * h) / outH, yb = ((i + 1) * h + outH - 1) / outH
+                    let kh = Float(yb - ya)
+                    let top = (y0 + ya) * w1 * 3, bottom = (y0 + yb) * w1 * 3
+                    let out = dst + i * outW * 3
+                    for j in 0..<outW {
+                        let xa = cols[2 * j], xb = cols[2 * j + 1]
+                        let kw = Float((xb - xa) / 3)
+                        for c in 0..<3 {
+                            let s = t[bottom + xb + c] &- t[bottom + xa + c] &- t[top + xb + c] &+ t[top + xa + c]
+                            out[3 * j + c] = (Float(s) / kh / kw - 127.5) * 0.0078125
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,9 +1,11 @@
 import Foundation
 import NeuralNet
 
-/// Buffers for one P-Net tile, reused from tile to tile and frame to frame.
+/// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
     var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], c3: [Float] = [], head: [Float] = []
+    /// Ping-pong activations of a group of R-Net / O-Net crops.
+    var cropA: [Float] = [], cropB: [Float] = []
 
     static func grow(_ a: inout [Float], _ n: Int) {
         if a.count < n { a = [Float](repeating: 0, count: n + Conv2D.inputSlack) }

@@ -20,6 +20,18 @@ void nn_conv2d_direct(const float *in, int cin, int h, int w,
    windows clipped at the border (ceil mode when oh/ow were rounded up). */
 void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out);
 
+/* Channels-last valid stride-1 convolution over a batch of n images [h][w][cs] (channels
+   0..cin-1 used), output channels vectorized. wpack is [kh][kw][cin][coutp] (coutp a multiple
+   of 16, zero columns past the real output channels), bias and slopes [coutp]. Writes output
+   pixels [p0, p1) of the flattened n x (h-kh+1) x (w-kw+1) map into out [pixel][coutp]. A dense
+   layer is the 1x1 case with h = w = 1. kh * kw <= 64. */
+void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
+                  const float *wpack, const float *bias, const float *slopes, int coutp,
+                  int kh, int kw, int act, float *out, long p0, long p1);
+
+/* Channels-last max pooling of n images [h][w][cs] to [oh][ow][cs], windows clipped. */
+void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out);
+
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
 void nn_configure_allocator(void);
