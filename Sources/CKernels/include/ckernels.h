@@ -32,6 +32,12 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
 /* Channels-last max pooling of n images [h][w][cs] to [oh][ow][cs], windows clipped. */
 void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out);
 
+/* 3x3 valid convolution (as nn_conv2d_direct) followed by 2x2 stride-2 max pooling with windows
+   clipped at the border, without storing the convolution: in [cin][h][w] (+ NN_INPUT_SLACK),
+   out [cout][ph][pw], tmp 2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. */
+void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
+                   int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
+
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
 void nn_configure_allocator(void);
