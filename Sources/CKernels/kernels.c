@@ -298,3 +298,48 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
         }
     }
 }
+
+/* ---- Area resampling from a summed-area table (torch interpolate(mode="area")) ----
+   Window sums are gathered as integers (exact), then scaled in a separate pass that vectorizes:
+   the two divisions per value (sum / kh / kw, torch's order) were the cost when done one by one. */
+CLONES
+void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
+                      int row0, int row1, int interleaved, int *cols, float *buf, uint32_t *d, float *dst) {
+    float *kwf = buf, *sums = buf + outW;
+    for (int j = 0; j < outW; j++) {
+        int xa = (int)(((long)j * w) / outW), xb = (int)((((long)j + 1) * w + outW - 1) / outW);
+        cols[2 * j] = 3 * (x0 + xa);
+        cols[2 * j + 1] = 3 * (x0 + xb);
+        kwf[j] = (float)(xb - xa);
+    }
+    const long plane = (long)(row1 - row0) * outW;
+    for (int i = row0; i < row1; i++) {
+        int ya = (int)(((long)i * h) / outH), yb = (int)((((long)i + 1) * h + outH - 1) / outH);
+        const float kh = (float)(yb - ya);
+        const uint32_t *top = t + (long)(y0 + ya) * tstride, *bot = t + (long)(y0 + yb) * tstride;
+        /* Column sums of the window's rows first (contiguous, vectorizes), then two scalar loads
+           per value (the compiler's gathers for four were slower). */
+        const long span = 3L * (w + 1), base = 3L * x0;
+        for (long x = 0; x < span; x++) d[x] = bot[base + x] - top[base + x];
+        const uint32_t *db = d - base;
+#pragma clang loop vectorize(disable)
+        for (int j = 0; j < outW; j++) {
+            int xa = cols[2 * j], xb = cols[2 * j + 1];
+            sums[j] = (float)(uint32_t)(db[xb] - db[xa]);
+            sums[outW + j] = (float)(uint32_t)(db[xb + 1] - db[xa + 1]);
+            sums[2 * outW + j] = (float)(uint32_t)(db[xb + 2] - db[xa + 2]);
+        }
+        const long r = i - row0;
+        for (int c = 0; c < 3; c++) {
+            float *s = sums + c * outW;
+            for (int j = 0; j < outW; j++) s[j] = (s[j] / kh / kwf[j] - 127.5f) * 0.0078125f;
+        }
+        if (interleaved) {
+            float *o = dst + r * outW * 3;
+            for (int j = 0; j < outW; j++)
+                for (int c = 0; c < 3; c++) o[3 * j + c] = sums[c * outW + j];
+        } else {
+            for (int c = 0; c < 3; c++) memcpy(dst + c * plane + r * outW, sums + c * outW, sizeof(float) * outW);
+        }
+    }
+}
