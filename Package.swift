@@ -33,7 +33,7 @@ let package = Package(
         // Stages, in the order a frame goes through them.
         .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),
         .target(name: "Pipeline", dependencies: ["Capture", "FaceDetect", "Classifier"], swiftSettings: fastMath),
         .executableTarget(

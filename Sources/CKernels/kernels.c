@@ -15,7 +15,7 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+static inline __attribute__((always_inline)) v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
 
 static inline v16 activate(v16 v, int act, float slope) {
     v16 z = {0};
@@ -139,6 +139,207 @@ void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh,
                     o[ox] = m;
                 }
             }
+        }
+    }
+}
+
+/* ---- Channels-last (NHWC) convolution: output channels in the vector lanes ----
+   Each micro-kernel keeps P output pixels x CV vectors of 16 output channels in registers; per
+   step of the reduction it loads CV weight vectors and broadcasts one input value per pixel.
+   Lanes stay full whatever the map width, which is what small crops (R-Net, O-Net) need. */
+
+/* Register type for accumulators: natural alignment, so the compiler keeps them in registers
+   (with the 4-byte-aligned load type it wrote every accumulator back to the stack each step). */
+typedef float vacc __attribute__((vector_size(64)));
+
+#define MK(CV, P)                                                                               \
+static inline __attribute__((always_inline)) void mk_##CV##_##P(                               \
+    const float *in, const long *offs, int npix, const int *koff, int nk, int cin,             \
+    const float *wpack, int coutp, int co0, const float *bias, int act, const float *slopes,    \
+    float *out, long pix0) {                                                                    \
+    vacc acc[P][CV];                                                                            \
+    for (int v = 0; v < CV; v++) {                                                              \
+        vacc b = load16(bias + co0 + 16 * v);                                                   \
+        for (int p = 0; p < P; p++) acc[p][v] = b;                                              \
+    }                                                                                           \
+    const float *wk = wpack + co0;                                                              \
+    for (int k = 0; k < nk; k++) {                                                              \
+        const float *src = in + koff[k];                                                        \
+        for (int ci = 0; ci < cin; ci++, wk += coutp) {                                         \
+            vacc wv[CV];                                                                        \
+            for (int v = 0; v < CV; v++) wv[v] = load16(wk + 16 * v);                           \
+            for (int p = 0; p < P; p++) {                                                       \
+                float x = src[offs[p] + ci];                                                    \
+                for (int v = 0; v < CV; v++) acc[p][v] += wv[v] * x;                            \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    /* Activation into a small buffer with constant indices only, so the accumulators live in   \
+       registers (a variable index into acc made the compiler keep the array on the stack and   \
+       write every accumulator back at every step), then copy the valid pixels out. */          \
+    float res[P][16 * CV] __attribute__((aligned(64)));                                         \
+    vacc z = {0};                                                                               \
+    for (int v = 0; v < CV; v++) {                                                              \
+        vacc sl = act == NN_ACT_PRELU ? load16(slopes + co0 + 16 * v) : z;                      \
+        for (int p = 0; p < P; p++) {                                                           \
+            vacc r = acc[p][v];                                                                 \
+            if (act == NN_ACT_PRELU || act == NN_ACT_RELU)                                      \
+                r = __builtin_elementwise_max(r, z) + __builtin_elementwise_min(r, z) * sl;     \
+            memcpy(&res[p][16 * v], &r, sizeof r);                                              \
+        }                                                                                       \
+    }                                                                                           \
+    for (int p = 0; p < npix; p++) memcpy(out + (pix0 + p) * coutp + co0, res[p], sizeof res[p]); \
+}
+MK(1, 24)
+MK(2, 12)
+MK(3, 8)
+MK(4, 6)
+
+#define NHWC_BLOCKS(CV, P)                                                                      \
+    for (long pix = p0; pix < p1; pix += P) {                                                   \
+        int npix = p1 - pix < P ? (int)(p1 - pix) : P;                                          \
+        long offs[P];                                                                           \
+        for (int p = 0; p < P; p++) {                                                           \
+            long q = pix + (p < npix ? p : npix - 1);                                           \
+            long img = q / per, r = q % per;                                                    \
+            offs[p] = img * inPer + ((r / ow) * w + r % ow) * cs;                               \
+        }                                                                                       \
+        mk_##CV##_##P(in, offs, npix, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, pix); \
+    }
+
+CLONES
+void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
+                  const float *wpack, const float *bias, const float *slopes, int coutp,
+                  int kh, int kw, int act, float *out, long p0, long p1) {
+    const int oh = h - kh + 1, ow = w - kw + 1;
+    if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64) return;
+    const long per = (long)oh * ow, inPer = (long)h * w * cs;
+    int koff[64];
+    const int nk = kh * kw;
+    for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
+    const int vecs = coutp / 16;
+    int co = 0;
+    /* Channel groups of 4, 3, 2, 1 vectors, each over all pixels of the range. */
+    for (; co + 64 <= 16 * vecs; co += 64) { NHWC_BLOCKS(4, 6) }
+    if (16 * vecs - co == 48) { NHWC_BLOCKS(3, 8) co += 48; }
+    if (16 * vecs - co == 32) { NHWC_BLOCKS(2, 12) co += 32; }
+    if (16 * vecs - co == 16) { NHWC_BLOCKS(1, 24) co += 16; }
+}
+
+CLONES
+void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out) {
+    for (int b = 0; b < n; b++) {
+        const float *src = in + (long)b * h * w * cs;
+        float *dst = out + (long)b * oh * ow * cs;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                float *o = dst + ((long)oy * ow + ox) * cs;
+                const float *first = src + ((long)y0 * w + x0) * cs;
+                int c = 0;
+                /* 16 channels at a time, the window's maximum kept in a register. */
+                for (; c + 16 <= cs; c += 16) {
+                    v16 m, q;
+                    memcpy(&m, first + c, sizeof m);
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            memcpy(&q, src + ((long)y * w + x) * cs + c, sizeof q);
+                            m = __builtin_elementwise_max(m, q);
+                        }
+                    memcpy(o + c, &m, sizeof m);
+                }
+                for (; c < cs; c++) {
+                    float m = first[c];
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            float q = src[((long)y * w + x) * cs + c];
+                            m = q > m ? q : m;
+                        }
+                    o[c] = m;
+                }
+            }
+        }
+    }
+}
+
+/* ---- P-Net's first block fused: 3x3 conv + bias + PReLU, then 2x2/2 max pooling (ceil mode) ----
+   Two convolution rows at a time go into a small buffer that stays in L1 and are pooled at
+   once, so the full-resolution activation (the largest of the net) is never written out. */
+CLONES
+void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
+                   int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out) {
+    const int oh = h - 2, ow = w - 2;
+    if (oh <= 0 || ow <= 0) return;
+    for (int py = 0; py < ph; py++) {
+        int r0 = 2 * py, rows = r0 + 1 < oh ? 2 : 1;
+        for (int r = 0; r < rows; r++) {
+            /* Row r0 + r of the convolution into tmp[r][co][ow]: shift the input by whole rows
+               (plane stride stays h * w) and write it as a one-row map. */
+            const float *src = in + (long)(r0 + r) * w;
+            float *dst = tmp + (long)r * cout * ow;
+            int co = 0;
+            for (; co + 8 <= cout; co += 8) row_8(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+            for (; co + 4 <= cout; co += 4) row_4(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+            for (; co + 2 <= cout; co += 2) row_2(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+            for (; co < cout; co++) row_1(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+        }
+        for (int c = 0; c < cout; c++) {
+            const float *a = tmp + (long)c * ow, *b = rows == 2 ? tmp + (long)(cout + c) * ow : a;
+            float *o = out + ((long)c * ph + py) * pw;
+            int px = 0;
+            for (; 2 * px + 1 < ow && px < pw; px++) {
+                float m0 = a[2 * px] > b[2 * px] ? a[2 * px] : b[2 * px];
+                float m1 = a[2 * px + 1] > b[2 * px + 1] ? a[2 * px + 1] : b[2 * px + 1];
+                o[px] = m0 > m1 ? m0 : m1;
+            }
+            for (; px < pw; px++) o[px] = a[2 * px] > b[2 * px] ? a[2 * px] : b[2 * px];
+        }
+    }
+}
+
+/* ---- Area resampling from a summed-area table (torch interpolate(mode="area")) ----
+   Window sums are gathered as integers (exact), then scaled in a separate pass that vectorizes:
+   the two divisions per value (sum / kh / kw, torch's order) were the cost when done one by one. */
+CLONES
+void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
+                      int row0, int row1, int interleaved, int *cols, float *buf, uint32_t *d, float *dst) {
+    float *kwf = buf, *sums = buf + outW;
+    for (int j = 0; j < outW; j++) {
+        int xa = (int)(((long)j * w) / outW), xb = (int)((((long)j + 1) * w + outW - 1) / outW);
+        cols[2 * j] = 3 * (x0 + xa);
+        cols[2 * j + 1] = 3 * (x0 + xb);
+        kwf[j] = (float)(xb - xa);
+    }
+    const long plane = (long)(row1 - row0) * outW;
+    for (int i = row0; i < row1; i++) {
+        int ya = (int)(((long)i * h) / outH), yb = (int)((((long)i + 1) * h + outH - 1) / outH);
+        const float kh = (float)(yb - ya);
+        const uint32_t *top = t + (long)(y0 + ya) * tstride, *bot = t + (long)(y0 + yb) * tstride;
+        /* Column sums of the window's rows first (contiguous, vectorizes), then two scalar loads
+           per value (the compiler's gathers for four were slower). */
+        const long span = 3L * (w + 1), base = 3L * x0;
+        for (long x = 0; x < span; x++) d[x] = bot[base + x] - top[base + x];
+        const uint32_t *db = d - base;
+#pragma clang loop vectorize(disable)
+        for (int j = 0; j < outW; j++) {
+            int xa = cols[2 * j], xb = cols[2 * j + 1];
+            sums[j] = (float)(uint32_t)(db[xb] - db[xa]);
+            sums[outW + j] = (float)(uint32_t)(db[xb + 1] - db[xa + 1]);
+            sums[2 * outW + j] = (float)(uint32_t)(db[xb + 2] - db[xa + 2]);
+        }
+        const long r = i - row0;
+        for (int c = 0; c < 3; c++) {
+            float *s = sums + c * outW;
+            for (int j = 0; j < outW; j++) s[j] = (s[j] / kh / kwf[j] - 127.5f) * 0.0078125f;
+        }
+        if (interleaved) {
+            float *o = dst + r * outW * 3;
+            for (int j = 0; j < outW; j++)
+                for (int c = 0; c < 3; c++) o[3 * j + c] = sums[c * outW + j];
+        } else {
+            for (int c = 0; c < 3; c++) memcpy(dst + c * plane + r * outW, sums + c * outW, sizeof(float) * outW);
         }
     }
 }

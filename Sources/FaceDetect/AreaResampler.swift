@@ -1,3 +1,4 @@
+import CKernels
 import Capture
 
 /// Area resampling exactly as torch.nn.functional.interpolate(mode="area"), which is
@@ -45,26 +46,25 @@ struct IntegralImage: Sendable {
     /// [3][rows.count][outW]. Callers keep the region inside the frame and sizes positive.
     func resample(x0: Int, y0: Int, w: Int, h: Int, outH: Int, outW: Int, rows: Range<Int>,
                   into dst: UnsafeMutablePointer<Float>) {
-        let w1 = width + 1
-        let plane = rows.count * outW
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * outW) { cols in
-            for j in 0..<outW {
-                cols[2 * j] = (j * w) / outW
-                cols[2 * j + 1] = ((j + 1) * w + outW - 1) / outW
-            }
-            table.withUnsafeBufferPointer { t in
-                for (ri, i) in rows.enumerated() {
-                    let ya = (i * h) / outH, yb = ((i + 1) * h + outH - 1) / outH
-                    let kh = Float(yb - ya)
-                    let top = (y0 + ya) * w1 * 3, bottom = (y0 + yb) * w1 * 3
-                    let out = dst + ri * outW
-                    for j in 0..<outW {
-                        let xa = 3 * (x0 + cols[2 * j]), xb = 3 * (x0 + cols[2 * j + 1])
-                        let kw = Float(cols[2 * j + 1] - cols[2 * j])
-                        for c in 0..<3 {
-                            let s = t[bottom + xb + c] &- t[bottom + xa + c] &- t[top + xb + c] &+ t[top + xa + c]
-                            out[c * plane + j] = (Float(s) / kh / kw - 127.5) * 0.0078125
-                        }
+        run(x0: x0, y0: y0, w: w, h: h, outH: outH, outW: outW, rows: rows, interleaved: false, into: dst)
+    }
+
+    /// `resample` of a whole region to outH x outW, written channels-last: `[outH][outW][3]`.
+    func resampleInterleaved(x0: Int, y0: Int, w: Int, h: Int, outH: Int, outW: Int, into dst: UnsafeMutablePointer<Float>) {
+        run(x0: x0, y0: y0, w: w, h: h, outH: outH, outW: outW, rows: 0..<outH, interleaved: true, into: dst)
+    }
+
+    /// The C kernel (integer window sums, then sum / kh / kw vectorized) on scratch of this call.
+    private func run(x0: Int, y0: Int, w: Int, h: Int, outH: Int, outW: Int, rows: Range<Int>, interleaved: Bool,
+                     into dst: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * outW) { cols in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * outW) { buf in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * (w + 1)) { d in
+                    table.withUnsafeBufferPointer { t in
+                        guard let tb = t.baseAddress, let cb = cols.baseAddress, let bb = buf.baseAddress,
+                              let db = d.baseAddress else { return }
+                        nn_area_resample(tb, 3 * (width + 1), Int32(x0), Int32(y0), Int32(w), Int32(h), Int32(outH), Int32(outW),
+                                         Int32(rows.lowerBound), Int32(rows.upperBound), interleaved ? 1 : 0, cb, bb, db, dst)
                     }
                 }
             }

@@ -29,23 +29,35 @@ public enum DetectionBenchmark {
         /// Median seconds of one pass over all frames.
         public var seconds: Double
         public var runSeconds: [Double]
+        /// Process CPU seconds (user + system, all threads) of each timed pass: less sensitive
+        /// than wall time to other programs sharing the cores.
+        public var runCPUSeconds: [Double] = []
         public var fps: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+        /// Median CPU milliseconds per frame.
+        public var cpuMillisecondsPerFrame: Double {
+            let s = runCPUSeconds.sorted()
+            guard !s.isEmpty, frames > 0 else { return 0 }
+            let m = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            return m / Double(frames) * 1000
+        }
     }
 
     public static func run(_ detector: some FaceDetecting, frames: [Frame], runs: Int) throws -> Result {
         var faces = 0
         for f in frames.prefix(10) { _ = try detector.detect(in: f) }
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for _ in 0..<max(1, runs) {
             var found = 0
+            let c0 = MTCNN.Timings.processCPU()
             let start = DispatchTime.now().uptimeNanoseconds
             for f in frames { found += try detector.detect(in: f).count }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpu.append(MTCNN.Timings.processCPU() - c0)
             faces = found
         }
         let sorted = times.sorted()
         let median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
                                            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
-        return Result(frames: frames.count, faces: faces, seconds: median, runSeconds: times)
+        return Result(frames: frames.count, faces: faces, seconds: median, runSeconds: times, runCPUSeconds: cpu)
     }
 }

@@ -90,6 +90,11 @@ public struct MTCNN: FaceDetecting {
     }
 
     public func detect(in frame: Frame) throws -> [Face] {
+        try detect(in: frame, timings: nil)
+    }
+
+    /// `detect(in:)`, accumulating where the time goes into `timings` when given.
+    public func detect(in frame: Frame, timings: Timings?) throws -> [Face] {
         guard frame.width > 0, frame.height > 0 else { return [] }
         guard frame.stride >= 3 * frame.width, frame.pixels.count >= frame.stride * (frame.height - 1) + 3 * frame.width else {
             throw FaceDetectError.badFrame(index: frame.index,
@@ -97,12 +102,25 @@ public struct MTCNN: FaceDetecting {
         }
         let scales = scales(width: frame.width, height: frame.height)
         guard !scales.isEmpty else { return [] }
-        let image = IntegralImage(frame: frame)
-        var boxes = try stage1(image, scales: scales)
+        var w0 = Timings.wallNow()
+        let image = timed(timings, .integral) { IntegralImage(frame: frame) }
+        var boxes = try stage1(image, scales: scales, timings: timings)
+        func lap(_ s: Timings.Stage) {
+            guard let timings else { return }
+            let now = Timings.wallNow()
+            timings.addWall(s, now - w0)
+            w0 = now
+        }
+        defer {
+            timings?.frameDone(levels: scales.map { (Int(Double(frame.width) * $0 + 1), Int(Double(frame.height) * $0 + 1)) })
+        }
+        lap(.stage1)
         if boxes.isEmpty { return [] }
-        boxes = try stage2(image, boxes)
+        boxes = try stage2(image, boxes, timings: timings)
+        lap(.stage2)
         if boxes.isEmpty { return [] }
-        let faces = try stage3(image, boxes)
+        let faces = try stage3(image, boxes, timings: timings)
+        lap(.stage3)
         return faces.sorted { $0.score > $1.score }
     }
 
@@ -110,7 +128,7 @@ public struct MTCNN: FaceDetecting {
 
     private struct Tile { let scale: Int; let rows: Range<Int> }
 
-    func stage1(_ image: IntegralImage, scales: [Double]) throws -> [Candidate] {
+    func stage1(_ image: IntegralImage, scales: [Double], timings: Timings? = nil) throws -> [Candidate] {
         let w = image.width, h = image.height
         // Pyramid sizes and their P-Net output maps; each level is cut into bands of output rows.
         var sizes: [(h: Int, w: Int, mapH: Int, mapW: Int)] = []
@@ -140,7 +158,8 @@ public struct MTCNN: FaceDetecting {
                 let t = tiles[ti], sz = sizes[t.scale], scale = scales[t.scale]
                 do {
                     out.base[ti] = try runPNet(image, levelH: sz.h, levelW: sz.w, mapH: sz.mapH,
-                                               rows: t.rows, scale: Float(scale), threshold: thr)
+                                               rows: t.rows, scale: Float(scale), threshold: thr,
+                                               level: t.scale, timings: timings)
                 } catch {
                     lock.lock(); failure = error; lock.unlock()
                 }
@@ -150,10 +169,12 @@ public struct MTCNN: FaceDetecting {
         // Gather per scale, in map order (row-major, as mask.nonzero()), then NMS per scale.
         var perScale = [[(tile: Int, rows: Int)]](repeating: [], count: scales.count)
         for (ti, t) in tiles.enumerated() { perScale[t.scale].append((ti, t.rows.lowerBound)) }
+        let nms0 = timings.map { _ in Timings.threadCPU() } ?? 0
         var all: [Candidate] = []
         for list in perScale {
             var boxes: [Candidate] = []
             for (ti, _) in list.sorted(by: { $0.rows < $1.rows }) { boxes.append(contentsOf: results[ti]) }
+            timings?.count(0, boxes.count)
             if boxes.count > options.maxCandidatesPerScale { boxes = Self.topScores(boxes, options.maxCandidatesPerScale) }
             let pick = BoxMath.nms(boxes, threshold: options.scaleNMS)
             all.append(contentsOf: pick.map { boxes[$0] })
@@ -164,6 +185,11 @@ public struct MTCNN: FaceDetecting {
         for i in boxes.indices {
             BoxMath.regressStage1(&boxes[i])
             BoxMath.rerec(&boxes[i])
+        }
+        if let timings {
+            timings.add(.pnetNMS, Timings.threadCPU() - nms0)
+            timings.count(1, all.count)
+            timings.count(2, boxes.count)
         }
         return boxes
     }
@@ -177,19 +203,33 @@ public struct MTCNN: FaceDetecting {
     /// need (2 * row .. 2 * row + 11) into reused scratch, runs the net, turns cells above
     /// threshold into boxes.
     func runPNet(_ image: IntegralImage, levelH: Int, levelW: Int, mapH: Int, rows: Range<Int>,
-                 scale: Float, threshold: Float) throws -> [Candidate] {
+                 scale: Float, threshold: Float, level: Int = 0, timings: Timings? = nil) throws -> [Candidate] {
         let inLo = 2 * rows.lowerBound
         // The last band runs to the bottom so ceil-mode pooling sees the same partial window.
         let inHi = rows.upperBound == mapH ? levelH : min(levelH, 2 * (rows.upperBound - 1) + 12)
         let scratch = scratchPool.take()
         defer { scratchPool.give(scratch) }
         PNetScratch.grow(&scratch.input, 3 * (inHi - inLo) * levelW)
-        scratch.input.withUnsafeMutableBufferPointer { p in
-            guard let base = p.baseAddress else { return }
-            image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: levelH, outW: levelW,
-                           rows: inLo..<inHi, into: base)
+        timed(timings, .pyramid) {
+            scratch.input.withUnsafeMutableBufferPointer { p in
+                guard let base = p.baseAddress else { return }
+                image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: levelH, outW: levelW,
+                               rows: inLo..<inHi, into: base)
+            }
         }
+        let c0 = timings.map { _ in Timings.threadCPU() } ?? 0
         let (oh, ow) = pnet.forwardInPlace(scratch, rows: inHi - inLo, cols: levelW)
+        if let timings {
+            let dt = Timings.threadCPU() - c0
+            timings.add(.pnet, dt)
+            timings.addScale(level, seconds: dt, cells: oh * ow)
+        }
+        return timed(timings, .pnetBoxes) { pnetBoxes(scratch, oh: oh, ow: ow, rows: rows, scale: scale, threshold: threshold) }
+    }
+
+    /// Cells of a P-Net map at or above the threshold, as stage-1 boxes.
+    private func pnetBoxes(_ scratch: PNetScratch, oh: Int, ow: Int, rows: Range<Int>, scale: Float,
+                           threshold: Float) -> [Candidate] {
         let plane = oh * ow
         // prob >= t exactly when logit1 - logit0 >= log(t / (1 - t)); the cheap test (with a margin
         // far above float error) skips the exponentials for nearly every cell.
@@ -216,46 +256,62 @@ public struct MTCNN: FaceDetecting {
 
     // MARK: - Stages 2 and 3: R-Net and O-Net on crops
 
-    /// Crops (pad + skip empty), area-resamples to size x size and runs `net` in chunks.
-    /// Returns the candidates that had a crop, with the network's output rows.
-    private func runOnCrops(_ image: IntegralImage, _ boxes: [Candidate], size: Int, outputs: Int,
-                            _ net: (Tensor) throws -> Tensor) throws -> (kept: [Candidate], out: [Float]) {
+    /// Crops (pad + skip empty), area-resamples each to the net's input size (channels-last) and
+    /// runs the net. Crops go in small groups (activations of a group stay in the core's cache),
+    /// groups spread over the cores. Returns the candidates that had a crop, with the network's
+    /// raw output rows.
+    private func runOnCrops(_ image: IntegralImage, _ boxes: [Candidate], net: CropNet, timings: Timings?,
+                            _ sections: (crops: Timings.Section, net: Timings.Section)) -> (kept: [Candidate], out: [Float]) {
         var kept: [Candidate] = []
         var rects: [(x0: Int, y0: Int, x1: Int, y1: Int)] = []
         for b in boxes {
             if let r = BoxMath.cropRect(b, width: image.width, height: image.height) { kept.append(b); rects.append(r) }
         }
-        var result: [Float] = []
-        result.reserveCapacity(kept.count * outputs)
-        let per = 3 * size * size
-        var start = 0
-        while start < rects.count {
-            let end = min(rects.count, start + options.cropChunk)
-            var input = Tensor(shape: [end - start, 3, size, size])
-            input.storage.withUnsafeMutableBufferPointer { p in
-                guard let base = p.baseAddress else { return }
-                let dst = SharedPointer(base: base)
-                Threads.forEachChunk(count: end - start, minChunk: 16) { range in
-                    for i in range {
-                        let r = rects[start + i]
-                        image.resample(x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
-                                       rows: 0..<size, into: dst.base + i * per)
+        let n = rects.count, size = net.size, outputs = net.outputs
+        var result = [Float](repeating: 0, count: n * outputs)
+        guard n > 0 else { return (kept, result) }
+        // About 1 MiB of activations per buffer, and at least one group per core.
+        let cacheGroup = max(1, min(options.cropChunk, 262_144 / net.perCropFloats))
+        let group = max(1, min(cacheGroup, (n + Threads.cores - 1) / Threads.cores))
+        let groups = (n + group - 1) / group
+        result.withUnsafeMutableBufferPointer { rp in
+            guard let rb = rp.baseAddress else { return }
+            let out = SharedPointer(base: rb)
+            Threads.forEach(count: groups) { g in
+                let lo = g * group, hi = min(n, lo + group)
+                let scratch = scratchPool.take()
+                defer { scratchPool.give(scratch) }
+                PNetScratch.grow(&scratch.cropA, group * net.perCropFloats)
+                PNetScratch.grow(&scratch.cropB, group * net.perCropFloats)
+                scratch.cropA.withUnsafeMutableBufferPointer { ap in
+                    scratch.cropB.withUnsafeMutableBufferPointer { bp in
+                        guard let a = ap.baseAddress, let b = bp.baseAddress else { return }
+                        timed(timings, sections.crops) {
+                            for i in lo..<hi {
+                                let r = rects[i]
+                                image.resampleInterleaved(x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
+                                                          into: a + (i - lo) * 3 * size * size)
+                            }
+                        }
+                        // A lone group splits its pixels over the cores instead (then the thread
+                        // CPU timer sees only this thread's share).
+                        timed(timings, sections.net) {
+                            net.run(a, b, n: hi - lo, parallel: groups == 1, into: out.base + lo * outputs)
+                        }
                     }
                 }
             }
-            let y = try net(input)
-            result.append(contentsOf: y.storage)
-            start = end
         }
         return (kept, result)
     }
 
-    func stage2(_ image: IntegralImage, _ boxes: [Candidate]) throws -> [Candidate] {
-        let (kept, out) = try runOnCrops(image, boxes, size: 24, outputs: 6) { try rnet.forward($0) }
+    func stage2(_ image: IntegralImage, _ boxes: [Candidate], timings: Timings? = nil) throws -> [Candidate] {
+        let (kept, out) = runOnCrops(image, boxes, net: rnet.net, timings: timings, (.rnetCrops, .rnetNet))
+        let post0 = timings.map { _ in Timings.threadCPU() } ?? 0
         var passed: [Candidate] = []
         for (i, b) in kept.enumerated() {
             let o = out[(6 * i)..<(6 * i + 6)].map { $0 }
-            let score = o[1]
+            let score = faceProbability(o[0], o[1])
             guard score > options.thresholds[1] else { continue }
             passed.append(Candidate(x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: score, reg: (o[2], o[3], o[4], o[5])))
         }
@@ -265,15 +321,21 @@ public struct MTCNN: FaceDetecting {
             BoxMath.bbreg(&result[i])
             BoxMath.rerec(&result[i])
         }
+        if let timings {
+            timings.add(.rnetPost, Timings.threadCPU() - post0)
+            timings.count(3, passed.count)
+            timings.count(4, result.count)
+        }
         return result
     }
 
-    func stage3(_ image: IntegralImage, _ boxes: [Candidate]) throws -> [Face] {
-        let (kept, out) = try runOnCrops(image, boxes, size: 48, outputs: 16) { try onet.forward($0) }
+    func stage3(_ image: IntegralImage, _ boxes: [Candidate], timings: Timings? = nil) throws -> [Face] {
+        let (kept, out) = runOnCrops(image, boxes, net: onet.net, timings: timings, (.onetCrops, .onetNet))
+        let post0 = timings.map { _ in Timings.threadCPU() } ?? 0
         var passed: [Candidate] = []
         for (i, b) in kept.enumerated() {
             let o = Array(out[(16 * i)..<(16 * i + 16)])
-            let score = o[1]
+            let score = faceProbability(o[0], o[1])
             guard score > options.thresholds[2] else { continue }
             let wi = b.x2 - b.x1 + 1, hi = b.y2 - b.y1 + 1
             var c = Candidate(x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: score, reg: (o[2], o[3], o[4], o[5]))
@@ -282,6 +344,11 @@ public struct MTCNN: FaceDetecting {
             passed.append(c)
         }
         let pick = BoxMath.nmsMin(passed, threshold: options.finalNMS)
+        if let timings {
+            timings.add(.onetPost, Timings.threadCPU() - post0)
+            timings.count(5, passed.count)
+            timings.count(6, pick.count)
+        }
         return pick.map { i in
             let c = passed[i]
             return Face(box: Box(x: c.x1, y: c.y1, width: c.x2 - c.x1, height: c.y2 - c.y1), score: c.score, landmarks: c.landmarks)

@@ -56,47 +56,35 @@ extension Float {
     @inline(__always) fileprivate var exp: Float { Foundation.exp(self) }
 }
 
-/// Reorders a dense layer's columns trained on PyTorch's `x.permute(0, 3, 2, 1).flatten(1)` of a
-/// `[N, C, H, W]` map ((W, H, C) order) to this runtime's NCHW flattening.
-func columnsToNCHW(_ w: Tensor, c: Int, h: Int, wd: Int) throws -> Tensor {
-    let out = w.shape[0], inF = c * h * wd
-    var r = [Float](repeating: 0, count: out * inF)
-    for o in 0..<out {
-        for ci in 0..<c { for hi in 0..<h { for wi in 0..<wd {
-            r[o * inF + (ci * h + hi) * wd + wi] = w.storage[o * inF + (wi * h + hi) * c + ci]
-        }}}
-    }
-    return try Tensor(shape: w.shape, storage: r)
-}
-
 /// R-Net: 24x24 crops to face probability and box regression.
 struct RNet: Sendable {
-    let body: Sequential
-    /// dense5_1 (2) and dense5_2 (4) as one 6-output layer.
-    let head: Linear
+    /// The layers channels-last; dense5_1 (2) and dense5_2 (4) merged into one 6-output layer.
+    let net: CropNet
 
     init(path: String) throws {
         let f = try SafeTensorsFile(path: path)
-        body = Sequential(
-            try Conv2D(weight: f.tensor("conv1.weight", shape: [28, 3, 3, 3]), bias: f.tensor("conv1.bias", shape: [28]),
-                       activation: .prelu(f.tensor("prelu1.weight", shape: [28]).storage)),
-            MaxPool2D(kernel: 3, stride: 2, ceilMode: true),
-            try Conv2D(weight: f.tensor("conv2.weight", shape: [48, 28, 3, 3]), bias: f.tensor("conv2.bias", shape: [48]),
-                       activation: .prelu(f.tensor("prelu2.weight", shape: [48]).storage)),
-            MaxPool2D(kernel: 3, stride: 2, ceilMode: true),
-            try Conv2D(weight: f.tensor("conv3.weight", shape: [64, 48, 2, 2]), bias: f.tensor("conv3.bias", shape: [64]),
-                       activation: .prelu(f.tensor("prelu3.weight", shape: [64]).storage)),
-            try Linear(weight: columnsToNCHW(f.tensor("dense4.weight", shape: [128, 576]), c: 64, h: 3, wd: 3),
-                       bias: f.tensor("dense4.bias", shape: [128]),
-                       activation: .prelu(f.tensor("prelu4.weight", shape: [128]).storage)))
+        func conv(_ name: String, _ shape: [Int], prelu: String) throws -> CropNet.Op {
+            .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
+                                              activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage))))
+        }
+        let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
+        let dense4 = try Linear(weight: columnsToHWC(f.tensor("dense4.weight", shape: [128, 576]), c: 64, h: 3, wd: 3),
+                                bias: f.tensor("dense4.bias", shape: [128]),
+                                activation: .prelu(f.tensor("prelu4.weight", shape: [128]).storage))
         let w = try f.tensor("dense5_1.weight", shape: [2, 128]).storage + f.tensor("dense5_2.weight", shape: [4, 128]).storage
         let b = try f.tensor("dense5_1.bias", shape: [2]).storage + f.tensor("dense5_2.bias", shape: [4]).storage
-        head = try Linear(weight: Tensor(shape: [6, 128], storage: w), bias: Tensor(shape: [6], storage: b))
+        let head = try Linear(weight: Tensor(shape: [6, 128], storage: w), bias: Tensor(shape: [6], storage: b))
+        net = try CropNet(ops: [
+            conv("conv1", [28, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            conv("conv2", [48, 28, 3, 3], prelu: "prelu2"), .pool(pool),
+            conv("conv3", [64, 48, 2, 2], prelu: "prelu3"), .flatten,
+            .conv(ChannelsLastConv(dense4)), .conv(ChannelsLastConv(head)),
+        ], size: 24)
     }
 
     /// `[N, 3, 24, 24]` to `[N, 6]`: probabilities (non-face, face), then 4 regression values.
     func forward(_ x: Tensor) throws -> Tensor {
-        var y = try head.forward(body.forward(x))
+        var y = try net.forward(x)
         softmaxFirstTwo(&y)
         return y
     }
@@ -104,37 +92,36 @@ struct RNet: Sendable {
 
 /// O-Net: 48x48 crops to face probability, box regression and five landmarks.
 struct ONet: Sendable {
-    let body: Sequential
-    /// dense6_1 (2), dense6_2 (4), dense6_3 (10) as one 16-output layer.
-    let head: Linear
+    /// The layers channels-last; dense6_1 (2), dense6_2 (4), dense6_3 (10) merged into one 16-output layer.
+    let net: CropNet
 
     init(path: String) throws {
         let f = try SafeTensorsFile(path: path)
-        body = Sequential(
-            try Conv2D(weight: f.tensor("conv1.weight", shape: [32, 3, 3, 3]), bias: f.tensor("conv1.bias", shape: [32]),
-                       activation: .prelu(f.tensor("prelu1.weight", shape: [32]).storage)),
-            MaxPool2D(kernel: 3, stride: 2, ceilMode: true),
-            try Conv2D(weight: f.tensor("conv2.weight", shape: [64, 32, 3, 3]), bias: f.tensor("conv2.bias", shape: [64]),
-                       activation: .prelu(f.tensor("prelu2.weight", shape: [64]).storage)),
-            MaxPool2D(kernel: 3, stride: 2, ceilMode: true),
-            try Conv2D(weight: f.tensor("conv3.weight", shape: [64, 64, 3, 3]), bias: f.tensor("conv3.bias", shape: [64]),
-                       activation: .prelu(f.tensor("prelu3.weight", shape: [64]).storage)),
-            MaxPool2D(kernel: 2, stride: 2, ceilMode: true),
-            try Conv2D(weight: f.tensor("conv4.weight", shape: [128, 64, 2, 2]), bias: f.tensor("conv4.bias", shape: [128]),
-                       activation: .prelu(f.tensor("prelu4.weight", shape: [128]).storage)),
-            try Linear(weight: columnsToNCHW(f.tensor("dense5.weight", shape: [256, 1152]), c: 128, h: 3, wd: 3),
-                       bias: f.tensor("dense5.bias", shape: [256]),
-                       activation: .prelu(f.tensor("prelu5.weight", shape: [256]).storage)))
+        func conv(_ name: String, _ shape: [Int], prelu: String) throws -> CropNet.Op {
+            .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
+                                              activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage))))
+        }
+        let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
+        let dense5 = try Linear(weight: columnsToHWC(f.tensor("dense5.weight", shape: [256, 1152]), c: 128, h: 3, wd: 3),
+                                bias: f.tensor("dense5.bias", shape: [256]),
+                                activation: .prelu(f.tensor("prelu5.weight", shape: [256]).storage))
         let w = try f.tensor("dense6_1.weight", shape: [2, 256]).storage + f.tensor("dense6_2.weight", shape: [4, 256]).storage
             + f.tensor("dense6_3.weight", shape: [10, 256]).storage
         let b = try f.tensor("dense6_1.bias", shape: [2]).storage + f.tensor("dense6_2.bias", shape: [4]).storage
             + f.tensor("dense6_3.bias", shape: [10]).storage
-        head = try Linear(weight: Tensor(shape: [16, 256], storage: w), bias: Tensor(shape: [16], storage: b))
+        let head = try Linear(weight: Tensor(shape: [16, 256], storage: w), bias: Tensor(shape: [16], storage: b))
+        net = try CropNet(ops: [
+            conv("conv1", [32, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            conv("conv2", [64, 32, 3, 3], prelu: "prelu2"), .pool(pool),
+            conv("conv3", [64, 64, 3, 3], prelu: "prelu3"), .pool(MaxPool2D(kernel: 2, stride: 2, ceilMode: true)),
+            conv("conv4", [128, 64, 2, 2], prelu: "prelu4"), .flatten,
+            .conv(ChannelsLastConv(dense5)), .conv(ChannelsLastConv(head)),
+        ], size: 48)
     }
 
     /// `[N, 3, 48, 48]` to `[N, 16]`: probabilities (2), regression (4), landmarks x1..x5, y1..y5 (10).
     func forward(_ x: Tensor) throws -> Tensor {
-        var y = try head.forward(body.forward(x))
+        var y = try net.forward(x)
         softmaxFirstTwo(&y)
         return y
     }

@@ -1,9 +1,11 @@
 import Foundation
 import NeuralNet
 
-/// Buffers for one P-Net tile, reused from tile to tile and frame to frame.
+/// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
     var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], c3: [Float] = [], head: [Float] = []
+    /// Ping-pong activations of a group of R-Net / O-Net crops.
+    var cropA: [Float] = [], cropB: [Float] = []
 
     static func grow(_ a: inout [Float], _ n: Int) {
         if a.count < n { a = [Float](repeating: 0, count: n + Conv2D.inputSlack) }
@@ -35,7 +37,7 @@ extension PNet {
         let ph = pool.outputSize(h1), pw = pool.outputSize(w1)
         let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
         guard h3 > 0, w3 > 0 else { return (0, 0) }
-        PNetScratch.grow(&scratch.c1, 10 * h1 * w1)
+        PNetScratch.grow(&scratch.c1, conv1.pooled2Scratch(width: cols))
         PNetScratch.grow(&scratch.p1, 10 * ph * pw)
         PNetScratch.grow(&scratch.c2, 16 * h2 * w2)
         PNetScratch.grow(&scratch.c3, 32 * h3 * w3)
@@ -48,8 +50,8 @@ extension PNet {
         scratch.head.withUnsafeMutableBufferPointer { hd in
             guard let x = x.baseAddress, let c1 = c1.baseAddress, let p1 = p1.baseAddress, let c2 = c2.baseAddress,
                   let c3 = c3.baseAddress, let hd = hd.baseAddress else { return }
-            conv1.forwardValid(x, height: rows, width: cols, into: c1)
-            pool.forward(c1, planes: 10, height: h1, width: w1, into: p1)
+            // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
+            conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
             conv2.forwardValid(p1, height: ph, width: pw, into: c2)
             conv3.forwardValid(c2, height: h2, width: w2, into: c3)
             head.forwardValid(c3, height: h3, width: w3, into: hd)

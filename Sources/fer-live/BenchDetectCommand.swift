@@ -17,6 +17,9 @@ struct BenchDetectCommand: ParsableCommand {
     @Option(help: "Timed runs; the median is reported.")
     var runs = 3
 
+    @Flag(help: "After the timed runs, one more pass that prints CPU time per stage, per pyramid level and candidate counts.")
+    var profile = false
+
     @Flag(help: "End with one JSON object on the last line of stdout.")
     var json = false
 
@@ -36,12 +39,17 @@ struct BenchDetectCommand: ParsableCommand {
             source.close()
             guard let first = decoded.first else { throw DetectFailure(what: "\(input): no frames decoded") }
             let r = try DetectionBenchmark.run(mtcnn, frames: decoded, runs: runs)
-            print(String(format: "fer-live bench detect: %d frames %dx%d, %d faces, median %.3f s over %d runs, %.1f fps",
-                         r.frames, first.width, first.height, r.faces, r.seconds, runs, r.fps))
+            print(String(format: "fer-live bench detect: %d frames %dx%d, %d faces, median %.3f s over %d runs, %.1f fps, CPU %.2f ms/frame (all threads)",
+                         r.frames, first.width, first.height, r.faces, r.seconds, runs, r.fps, r.cpuMillisecondsPerFrame))
+            if profile {
+                let timings = MTCNN.Timings()
+                for f in decoded { _ = try mtcnn.detect(in: f, timings: timings) }
+                print(timings.report())
+            }
             if json {
                 let object: [String: Any] = [
                     "input": input, "frames": r.frames, "faces": r.faces, "runs": runs, "width": first.width,
-                    "height": first.height, "seconds": r.seconds, "fps": r.fps,
+                    "height": first.height, "seconds": r.seconds, "fps": r.fps, "cpu_ms_per_frame": r.cpuMillisecondsPerFrame,
                     "min_face": detector.minFace, "scale_factor": detector.scaleFactor,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

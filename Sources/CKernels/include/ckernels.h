@@ -1,5 +1,6 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
+#include <stdint.h>
 /* Small dense kernels for the NeuralNet runtime, plain C compiled -O3 with per-CPU clones
    (AVX-512, AVX2+FMA, baseline) chosen at load time. No allocation, no threads: callers own both. */
 
@@ -19,6 +20,32 @@ void nn_conv2d_direct(const float *in, int cin, int h, int w,
 /* Max pooling without padding over `planes` planes [h][w] to [oh][ow]; window k, stride s,
    windows clipped at the border (ceil mode when oh/ow were rounded up). */
 void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh, int ow, float *out);
+
+/* Channels-last valid stride-1 convolution over a batch of n images [h][w][cs] (channels
+   0..cin-1 used), output channels vectorized. wpack is [kh][kw][cin][coutp] (coutp a multiple
+   of 16, zero columns past the real output channels), bias and slopes [coutp]. Writes output
+   pixels [p0, p1) of the flattened n x (h-kh+1) x (w-kw+1) map into out [pixel][coutp]. A dense
+   layer is the 1x1 case with h = w = 1. kh * kw <= 64. */
+void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
+                  const float *wpack, const float *bias, const float *slopes, int coutp,
+                  int kh, int kw, int act, float *out, long p0, long p1);
+
+/* Channels-last max pooling of n images [h][w][cs] to [oh][ow][cs], windows clipped. */
+void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out);
+
+/* 3x3 valid convolution (as nn_conv2d_direct) followed by 2x2 stride-2 max pooling with windows
+   clipped at the border, without storing the convolution: in [cin][h][w] (+ NN_INPUT_SLACK),
+   out [cout][ph][pw], tmp 2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. */
+void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
+                   int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
+
+/* Area resampling (adaptive average pooling) of the region (x0, y0, w, h) of an RGB image to
+   outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
+   UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as
+   (v / kh / kw - 127.5) / 128: planar [3][rows][outW] or, with interleaved, [rows][outW][3].
+   Scratch: cols 2 * outW ints, buf 4 * outW floats, d 3 * (w + 1) UInt32. */
+void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
+                      int row0, int row1, int interleaved, int *cols, float *buf, uint32_t *d, float *dst);
 
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */

@@ -1,0 +1,108 @@
+import NeuralNet
+
+/// R-Net / O-Net as run on crops: channels-last layers (`ChannelsLastConv`, output channels in
+/// the vector lanes) so that 24x24 and 48x48 maps keep the vectors full, applied to a small group
+/// of crops at a time so each group's activations stay in the core's cache.
+struct CropNet: Sendable {
+    enum Op: Sendable {
+        case conv(ChannelsLastConv)
+        case pool(MaxPool2D)
+        /// `[H][W][C]` read as one `[1][1][H*W*C]` feature vector (needs unpadded channels).
+        case flatten
+    }
+
+    let ops: [Op]
+    let size: Int
+    /// Real outputs per crop (the last layer's unpadded channels).
+    let outputs: Int
+    /// Floats the largest activation of one crop takes.
+    let perCropFloats: Int
+
+    init(ops: [Op], size: Int) throws {
+        var h = size, w = size, c = 3, cs = 3, biggest = size * size * 3
+        for op in ops {
+            switch op {
+            case .conv(let k):
+                guard k.inChannels <= cs, h >= k.kernelH, w >= k.kernelW else {
+                    throw NeuralNetError.badInput(layer: "CropNet", shape: [h, w, cs], reason: "does not fit a \(k.kernelH)x\(k.kernelW) conv of \(k.inChannels) channels")
+                }
+                (h, w) = k.outputSize(height: h, width: w)
+                c = k.outChannels; cs = k.paddedOut
+            case .pool(let p):
+                h = p.outputSize(h); w = p.outputSize(w)
+            case .flatten:
+                guard c == cs else {
+                    throw NeuralNetError.badInput(layer: "CropNet", shape: [h, w, cs], reason: "flatten needs unpadded channels")
+                }
+                c = h * w * c; cs = c; h = 1; w = 1
+            }
+            biggest = max(biggest, h * w * cs)
+        }
+        self.ops = ops
+        self.size = size
+        outputs = c
+        perCropFloats = biggest
+    }
+
+    /// Runs `n` crops `[n][size][size][3]` held in `a` (which is overwritten; `a` and `b` each
+    /// hold n * perCropFloats floats) and writes `[n][outputs]` raw outputs to `out`.
+    func run(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, n: Int, parallel: Bool,
+             into out: UnsafeMutablePointer<Float>) {
+        var src = a, dst = b
+        var h = size, w = size, cs = 3
+        for op in ops {
+            switch op {
+            case .conv(let k):
+                k.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: parallel)
+                (h, w) = k.outputSize(height: h, width: w)
+                cs = k.paddedOut
+                swap(&src, &dst)
+            case .pool(let p):
+                p.forwardChannelsLast(src, images: n, height: h, width: w, channels: cs, into: dst)
+                h = p.outputSize(h); w = p.outputSize(w)
+                swap(&src, &dst)
+            case .flatten:
+                cs = h * w * cs; h = 1; w = 1
+            }
+        }
+        for i in 0..<n {
+            for j in 0..<outputs { out[i * outputs + j] = src[i * cs + j] }
+        }
+    }
+
+    /// Runs an NCHW batch `[n, 3, size, size]` (tests, and `RNet.forward`): `[n, outputs]`.
+    func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4, x.shape[1] == 3, x.shape[2] == size, x.shape[3] == size else {
+            throw NeuralNetError.badInput(layer: "CropNet", shape: x.shape, reason: "expects [N, 3, \(size), \(size)]")
+        }
+        let n = x.shape[0], plane = size * size
+        var a = [Float](repeating: 0, count: max(1, n * perCropFloats))
+        var b = a
+        var out = [Float](repeating: 0, count: n * outputs)
+        x.storage.withUnsafeBufferPointer { xs in
+            for i in 0..<n { for p in 0..<plane { for c in 0..<3 { a[(i * plane + p) * 3 + c] = xs[(i * 3 + c) * plane + p] } } }
+        }
+        a.withUnsafeMutableBufferPointer { ap in
+            b.withUnsafeMutableBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    guard let ab = ap.baseAddress, let bb = bp.baseAddress, let ob = op.baseAddress else { return }
+                    run(ab, bb, n: n, parallel: true, into: ob)
+                }
+            }
+        }
+        return try Tensor(shape: [n, outputs], storage: out)
+    }
+}
+
+/// Reorders a dense layer's columns trained on PyTorch's `x.permute(0, 3, 2, 1).flatten(1)` of a
+/// `[N, C, H, W]` map ((W, H, C) order) to channels-last flattening ((H, W, C) order).
+func columnsToHWC(_ w: Tensor, c: Int, h: Int, wd: Int) throws -> Tensor {
+    let out = w.shape[0], inF = c * h * wd
+    var r = [Float](repeating: 0, count: out * inF)
+    for o in 0..<out {
+        for ci in 0..<c { for hi in 0..<h { for wi in 0..<wd {
+            r[o * inF + (hi * wd + wi) * c + ci] = w.storage[o * inF + (wi * h + hi) * c + ci]
+        }}}
+    }
+    return try Tensor(shape: w.shape, storage: r)
+}
