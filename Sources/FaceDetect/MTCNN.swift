@@ -93,13 +93,18 @@ public struct MTCNN: FaceDetecting {
         try detect(in: frame, timings: nil)
     }
 
-    /// `detect(in:)`, accumulating where the time goes into `timings` when given.
-    public func detect(in frame: Frame, timings: Timings?) throws -> [Face] {
-        guard frame.width > 0, frame.height > 0 else { return [] }
+    /// Rejects a frame whose pixel buffer is shorter than its size and stride say.
+    static func checkBuffer(_ frame: Frame) throws {
         guard frame.stride >= 3 * frame.width, frame.pixels.count >= frame.stride * (frame.height - 1) + 3 * frame.width else {
             throw FaceDetectError.badFrame(index: frame.index,
                                            reason: "\(frame.pixels.count) bytes for \(frame.width)x\(frame.height) RGB24 with stride \(frame.stride)")
         }
+    }
+
+    /// `detect(in:)`, accumulating where the time goes into `timings` when given.
+    public func detect(in frame: Frame, timings: Timings?) throws -> [Face] {
+        guard frame.width > 0, frame.height > 0 else { return [] }
+        try Self.checkBuffer(frame)
         let scales = scales(width: frame.width, height: frame.height)
         guard !scales.isEmpty else { return [] }
         var w0 = Timings.wallNow()

@@ -7,10 +7,7 @@ extension MTCNN {
     /// of a full detection's cost; it cannot find new faces (see `KeyframeDetector`).
     public func refine(in frame: Frame, around previous: [Box]) throws -> [Face] {
         guard frame.width > 0, frame.height > 0, !previous.isEmpty else { return [] }
-        guard frame.stride >= 3 * frame.width, frame.pixels.count >= frame.stride * (frame.height - 1) + 3 * frame.width else {
-            throw FaceDetectError.badFrame(index: frame.index,
-                                           reason: "\(frame.pixels.count) bytes for \(frame.width)x\(frame.height) RGB24 with stride \(frame.stride)")
-        }
+        try Self.checkBuffer(frame)
         var seeds: [Candidate] = []
         for box in previous {
             for grow: Float in [1.0, 1.25] {

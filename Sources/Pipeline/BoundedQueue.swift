@@ -52,19 +52,18 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while count == 0 && !closed { condition.wait() }
-        guard count > 0 else { return nil }
-        let item = items[head]
-        items[head] = nil
-        head = (head + 1) % capacity
-        count -= 1
-        condition.broadcast()
-        return item
+        return takeLocked()
     }
 
     /// The oldest item if one is queued right now; never waits.
     public func tryPop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
+        return takeLocked()
+    }
+
+    /// Removes the oldest item, if any, and wakes a waiting producer. Call with the lock held.
+    private func takeLocked() -> Element? {
         guard count > 0 else { return nil }
         let item = items[head]
         items[head] = nil
