@@ -109,17 +109,7 @@ final class AudioEndToEndTests: XCTestCase {
             "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", input])
         guard made == 0 else { throw XCTSkip("ffmpeg could not add audio to the test input") }
         let csv = path("int.csv"), video = path("int.mp4")
-        let (process, _, err) = try EndToEnd.start(["annotate", input, "-o", video, "--csv", csv, "--quiet"])
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: csv, encoding: .utf8), text.split(separator: "\n").count > 10 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        _ = err.fileHandleForReading.readDataToEndOfFile()
-        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertEqual(try EndToEnd.annotateAndInterrupt([input, "-o", video], csv: csv), 130)
         let after = try probe(video)
         let written = try XCTUnwrap(after.video), audio = try XCTUnwrap(after.audio)
         XCTAssertLessThan(written.packets, 400)

@@ -53,6 +53,22 @@ enum EndToEnd {
                       stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
+    /// Starts `annotate` with the full detector on every frame (the slowest path, so the run is
+    /// still going), waits until `csv` holds some rows, sends SIGINT, and returns the exit status.
+    static func annotateAndInterrupt(_ arguments: [String], csv: String) throws -> Int32 {
+        let (process, _, err) = try start(["annotate"] + arguments + ["--csv", csv, "--quiet", "--detect-every", "1"])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: csv, encoding: .utf8), text.split(separator: "\n").count > 10 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        _ = err.fileHandleForReading.readDataToEndOfFile()
+        return process.terminationStatus
+    }
+
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("fer-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
