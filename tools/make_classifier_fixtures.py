@@ -175,8 +175,9 @@ def main(argv=None) -> int:
         if meta["labels"] != ccfg["labels"] or meta["model"] != ccfg["model"]:
             raise SystemExit(f"{base}.json ({meta['model']}, {meta['labels']}) is not an export of {args.checkpoint}")
         note = f"{ccfg['model']} epoch {ccfg.get('epoch')} from {args.checkpoint}"
-        (OUT / "expected_fernet.json").write_text(json.dumps(expected(model, base, inputs, note), indent=1))
-        print(f"wrote {OUT}/expected_fernet.json for {base}")
+        target = OUT / f"expected_{base.name}.json"
+        target.write_text(json.dumps(expected(model, base, inputs, note), indent=1))
+        print(f"wrote {target} for {base}")
     return 0
 
 

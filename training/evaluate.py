@@ -32,13 +32,14 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     return model, cfg
 
 
-def evaluate_checkpoint(model, cfg: dict, data_path: str, cache_dir=None, log=print) -> dict:
+def evaluate_checkpoint(model, cfg: dict, data_path: str, cache_dir=None, log=print,
+                        splits=("PublicTest", "PrivateTest")) -> dict:
     raw = data.load_raw(data_path, cache_dir=cache_dir, log=log)
     ds = data.make_dataset(raw, cfg.get("classes"), cfg.get("merge"))
     if ds.labels != cfg["labels"]:
         raise ValueError(f"labels of the data {ds.labels} differ from the checkpoint's {cfg['labels']}")
     out = {}
-    for name in ("PublicTest", "PrivateTest", "Training"):
+    for name in splits:
         if name not in ds.splits:
             continue
         sp = ds.splits[name]
@@ -69,13 +70,10 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cache = args.cache_dir or Path(args.checkpoint).resolve().parent.parent / "cache"
-    res = evaluate_checkpoint(model, cfg, args.data, cache_dir=cache)
-    if not args.include_training:
-        res.pop("Training", None)
+    splits = ("PublicTest", "PrivateTest") + (("Training",) if args.include_training else ())
+    res = evaluate_checkpoint(model, cfg, args.data, cache_dir=cache, splits=splits)
     print(f"{cfg['model']} (epoch {cfg.get('epoch')}), labels {cfg['labels']}")
     for name, r in res.items():
-        if name == "Training" and not args.include_training:
-            continue
         print(f"  {name:11s} n={r['n']:5d}  accuracy {100 * r['acc']:.2f}%  with flip TTA {100 * r['acc_flip']:.2f}%")
     if args.json:
         Path(args.json).write_text(json.dumps(dict(model=cfg["model"], epoch=cfg.get("epoch"),

@@ -180,6 +180,7 @@ def export(model: nn.Module, cfg: dict, out: Path, accuracy: dict | None = None)
     st_path = out.with_name(out.name + ".safetensors")
     js_path = out.with_name(out.name + ".json")
     save_file(tensors, str(st_path), metadata={"format": FORMAT, "model": cfg["model"]})
+    st_path.chmod(0o644)  # safetensors creates the file owner-only
     nparams = sum(t.numel() for t in tensors.values())
     meta = {
         "format": FORMAT,

@@ -22,7 +22,6 @@ def finalize(run: str | Path, data_path: str, cache_dir=None, log=print, make_pl
     run = Path(run)
     model, cfg = load_checkpoint(run / "best.pt")
     res = evaluate_checkpoint(model, cfg, data_path, cache_dir=cache_dir, log=log)
-    res.pop("Training", None)
     m = plots.read_metrics(run / "metrics.csv") if (run / "metrics.csv").exists() else {}
     summary = dict(model=cfg["model"], labels=cfg["labels"], best_epoch=cfg.get("epoch"),
                    epochs_run=int(m["epoch"][-1]) if m else None,

@@ -175,6 +175,8 @@ def parse_args(argv=None):
     ap.add_argument("--classes", help="comma-separated subset of labels, e.g. angry,happy,sad,neutral")
     ap.add_argument("--merge", help="merge labels, e.g. disgust=angry")
     ap.add_argument("--strict", action="store_true", help="reject the data at the first malformed row")
+    ap.add_argument("--init", help="start from the weights of this training checkpoint (same model and "
+                                   "labels) with a fresh schedule, e.g. a second, lower-LR cycle")
     ap.add_argument("--pretrained", help="local ImageNet weights file for resnet18/vgg19")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
@@ -255,6 +257,13 @@ def main(argv=None) -> int:
                   input_size=data.IMAGE_SIZE, params=nparams, flops=flops, model_kw=model_kw)
     start_epoch, best_acc, train_time = 0, -1.0, 0.0
     metrics_path = out / "metrics.csv"
+    if args.init and ck is None:
+        ick = torch.load(args.init, map_location="cpu", weights_only=False)
+        if ick.get("config", {}).get("model") != args.model or ick["config"]["labels"] != ds.labels:
+            raise SystemExit(f"error: {args.init} is not a {args.model} checkpoint with labels {ds.labels}")
+        model.load_state_dict(ick["model"])
+        config["init"] = dict(checkpoint=str(args.init), epoch=ick.get("epoch"), val_acc=ick.get("val_acc"))
+        log(f"init: weights from {args.init} (epoch {ick.get('epoch')}, PublicTest {ick.get('val_acc')})")
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])

@@ -33,19 +33,25 @@ final class ParityTests: XCTestCase {
         try check(model: Fixtures.tiny(), expected: Fixtures.expected("tiny"))
     }
 
-    func testShippedModelMatchesPyTorch() throws {
-        let expected = try Fixtures.expected("fernet")
+    /// An exported model in models/emotion against its fixture expected_NAME.json.
+    private func checkExported(_ name: String) throws {
+        let expected = try Fixtures.expected(name)
         let path = expected.model.hasPrefix("/") ? expected.model : Fixtures.repoRoot.appendingPathComponent(expected.model).path
         guard FileManager.default.fileExists(atPath: path + ".json") else {
-            throw XCTSkip("\(expected.model).json is not there; export the shipped model, then rerun tools/make_classifier_fixtures.py --checkpoint ... --model \(expected.model)")
+            throw XCTSkip("\(expected.model).json is not there; export it, then rerun tools/make_classifier_fixtures.py --checkpoint ... --model \(expected.model)")
         }
         let model = try ClassifierModel(path: path)
         if let sha = sha256(ofFile: model.weightsPath), sha != expected.weights_sha256 {
-            XCTFail("\(model.weightsPath) is not the file expected_fernet.json was made for (sha256 \(sha.prefix(12)) vs \(expected.weights_sha256.prefix(12))): rerun tools/make_classifier_fixtures.py --checkpoint CHECKPOINT --model \(expected.model)")
+            XCTFail("\(model.weightsPath) is not the file expected_\(name).json was made for (sha256 \(sha.prefix(12)) vs \(expected.weights_sha256.prefix(12))): rerun tools/make_classifier_fixtures.py --checkpoint CHECKPOINT --model \(expected.model)")
             return
         }
         try check(model: model, expected: expected)
     }
+
+    func testShippedModelMatchesPyTorch() throws { try checkExported("fernet") }
+
+    /// The tutorials' small CNN (no batch norm, a dense head on a flattened map).
+    func testSmallCNNMatchesPyTorch() throws { try checkExported("cnn_small") }
 
     /// The crop path end to end: a frame holding an input image at twice its size, and a face box
     /// that maps that frame onto the 48x48 crop, gives the input back exactly (2x2 area

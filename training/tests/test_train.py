@@ -88,3 +88,18 @@ def test_evaluate_rejects_bad_checkpoint(tmp_path):
         evaluate.load_checkpoint(tmp_path / "x.pt")
     with pytest.raises(FileNotFoundError):
         evaluate.load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_init_starts_from_checkpoint_weights(tmp_path, csv50):
+    a = tmp_path / "a"
+    base = ["--data", str(csv50), "--model", "cnn_small", "--epochs", "1", "--threads", "1", "--no-plots"]
+    train.main(base + ["--out", str(a)])
+    b = tmp_path / "b"
+    # Zero learning rate and weight decay: the weights must stay those of the init checkpoint.
+    train.main(base + ["--out", str(b), "--init", str(a / "best.pt"), "--lr", "0", "--wd", "0",
+                       "--sched", "constant", "--opt", "sgd"])
+    wa = torch.load(a / "best.pt", weights_only=False)["model"]
+    wb = torch.load(b / "last.pt", weights_only=False)["model"]
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], msg=k)
+    assert json.loads((b / "config.json").read_text())["init"]["epoch"] == 1
