@@ -37,6 +37,11 @@ public struct ClassifierModel: Sendable {
 
     private let steps: [Step]
     private let slotCount: Int
+    /// The same network compiled channels-last, when it is a plain chain that runtime can run
+    /// (fernet and cnn_small are; residual or strided networks take `steps`).
+    private let channelsLast: ChannelsLastNetwork?
+    /// Whether `forward` runs the channels-last compilation (for tests and `--verbose` output).
+    public var runsChannelsLast: Bool { channelsLast != nil }
 
     /// Loads `path`, which may be `DIR/NAME`, `DIR/NAME.json` or `DIR/NAME.safetensors`.
     public init(path: String) throws {
@@ -119,6 +124,7 @@ public struct ClassifierModel: Sendable {
         self.accuracy = accuracy
         self.steps = try graph.compiled()
         self.slotCount = graph.slotCount
+        self.channelsLast = graph.channelsLast()
     }
 
     /// `[N, C, H, W]` normalised images to `[N, labels.count]` probabilities.
@@ -126,6 +132,12 @@ public struct ClassifierModel: Sendable {
         guard input.rank == 4, Array(input.shape.dropFirst()) == inputShape else {
             throw NeuralNetError.badInput(layer: "\(name) input", shape: input.shape, reason: "expects [N] + \(inputShape)")
         }
+        if let channelsLast { return try channelsLast.forward(input) }
+        return try forwardSteps(input)
+    }
+
+    /// The layer-by-layer NCHW path (every graph the builder accepts).
+    func forwardSteps(_ input: Tensor) throws -> Tensor {
         var slots = [Tensor?](repeating: nil, count: slotCount)
         slots[0] = input
         var last = input
@@ -364,6 +376,36 @@ private struct GraphBuilder {
 
     /// Slot of the network's output (the last node that was not fused away).
     var outputSlot: Int { nodes.lastIndex(where: { $0.node != nil }) ?? 0 }
+
+    /// The graph as a `ChannelsLastNetwork` when it is a chain (each layer reads the one before)
+    /// of ops that runtime supports; nil otherwise.
+    func channelsLast() -> ChannelsLastNetwork? {
+        var ops: [ChannelsLastNetwork.Op] = []
+        var previous = 0
+        for (i, n) in nodes.enumerated() where i > 0 {
+            guard let node = n.node else { continue }
+            guard n.inputs == [previous] else { return nil }
+            previous = i
+            switch node {
+            case let .conv(w, b, s, p, a):
+                guard let c = try? Conv2D(weight: w, bias: b, stride: (s.0, s.1), padding: (p.0, p.1), activation: a) else { return nil }
+                ops.append(.conv(c))
+            case let .linear(w, b, a):
+                guard let l = try? Linear(weight: w, bias: b, activation: a) else { return nil }
+                ops.append(.linear(l))
+            case .activation(.none): break
+            case .activation(let a): ops.append(.activation(a))
+            case .maxpool(let m): ops.append(.maxPool(m))
+            case .globalAveragePool: ops.append(.globalAveragePool)
+            case .flatten: ops.append(.flatten)
+            case .add: return nil
+            case .softmax: ops.append(.softmax)
+            }
+        }
+        guard let input = nodes.first?.shape, let net = try? ChannelsLastNetwork(input: input, ops: ops),
+              [net.outputs] == nodes[previous].shape else { return nil }
+        return net
+    }
 
     func compiled() throws -> [Step] {
         var steps: [Step] = []

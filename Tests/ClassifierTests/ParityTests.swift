@@ -1,6 +1,7 @@
 import Foundation
 import Capture
 import FaceDetect
+import NeuralNet
 import XCTest
 @testable import Classifier
 
@@ -30,7 +31,9 @@ final class ParityTests: XCTestCase {
     }
 
     func testTinyNetworkMatchesPyTorch() throws {
-        try check(model: Fixtures.tiny(), expected: Fixtures.expected("tiny"))
+        let model = try Fixtures.tiny()
+        XCTAssertFalse(model.runsChannelsLast, "tiny has strided convolutions and a residual add: layer-by-layer path")
+        try check(model: model, expected: Fixtures.expected("tiny"))
     }
 
     /// An exported model in models/emotion against its fixture expected_NAME.json.
@@ -45,7 +48,18 @@ final class ParityTests: XCTestCase {
             XCTFail("\(model.weightsPath) is not the file expected_\(name).json was made for (sha256 \(sha.prefix(12)) vs \(expected.weights_sha256.prefix(12))): rerun tools/make_classifier_fixtures.py --checkpoint CHECKPOINT --model \(expected.model)")
             return
         }
+        // Plain conv/pool chains run channels-last; the parity above is then that path's, and
+        // the layer-by-layer path must agree with it on the same inputs.
+        XCTAssertTrue(model.runsChannelsLast, "\(name) should compile channels-last")
         try check(model: model, expected: expected)
+        let inputs = try Fixtures.inputs()
+        let m = model.preprocessing.multiplier, o = model.preprocessing.offset
+        let x = try Tensor(shape: [inputs.count, 1, 48, 48], storage: inputs.flatMap(\.pixels).map { Float($0) * m + o })
+        let a = try model.forward(x), b = try model.forwardSteps(x)
+        XCTAssertEqual(a.shape, b.shape)
+        for (u, v) in zip(a.storage, b.storage) where abs(u - v) > 1e-5 {
+            XCTFail("\(name): channels-last \(u) vs layer by layer \(v)"); break
+        }
     }
 
     func testShippedModelMatchesPyTorch() throws { try checkExported("fernet") }

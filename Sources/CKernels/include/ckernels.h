@@ -51,4 +51,28 @@ void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, in
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
 void nn_configure_allocator(void);
 
+/* ---- Emotion classifier, whole network channels-last (classifier_kernels.c) ----
+   Maps are [image][rows][cols][channel stride]; consecutive images inImg / outImg floats apart. */
+
+/* Valid stride-1 convolution of images [h][w][cs] (channels 0..cin-1 read; h, w include any
+   zero border the layout carries), weights packed as for nn_conv_nhwc (wpack [kh][kw][cin][coutp],
+   bias and slopes [coutp], coutp a multiple of 16). Output pixel (img, y, x) is written with
+   channel stride coutp at out + img * outImg + ((y + outPad) * outW + x + outPad) * coutp, so
+   it lands inside a buffer whose border of outPad pixels (the next layer's zero padding) is left
+   alone. With pool = 1 the activated output is max-pooled 2x2 / stride 2 (floor) first and
+   (y, x) index the pooled map. Writes output positions [p0, p1) of the flattened
+   n x rows x cols output (rows, cols: the conv's, or the pooled map's). kh * kw <= 64. */
+void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin,
+                      const float *wpack, const float *bias, const float *slopes, int coutp,
+                      int kh, int kw, int act, float *out, long outImg, int outW, int outPad,
+                      int pool, long p0, long p1);
+
+/* Max pooling (window k, stride s, windows clipped at the border) of n images [h][w][cs] into
+   the interior of zero-bordered [..][outW][cs] maps (as fercls_conv_nhwc writes). */
+void fercls_maxpool_nhwc(const float *in, long inImg, int h, int w, int cs, int k, int s, int oh, int ow,
+                         float *out, long outImg, int outW, int outPad, long n);
+
+/* Mean over the hw pixels of each of n images [hw][cs] into out [n][cs]. */
+void fercls_global_avg_nhwc(const float *in, long inImg, int hw, int cs, float *out, long n);
+
 #endif

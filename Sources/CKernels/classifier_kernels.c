@@ -1,0 +1,207 @@
+#include "ckernels.h"
+#include <string.h>
+
+/* ---- Channels-last convolution for the emotion classifier (whole network kept NHWC) ----
+   Like nn_conv_nhwc (output channels in the vector lanes, P pixels x CV vectors of 16 channels
+   of accumulators in registers), with two things the classifier's VGG chain needs:
+   - the output goes into the interior of a zero-bordered buffer (the next convolution's padding
+     lives in the layout, so no padded copy is made per layer);
+   - optionally a 2x2 stride-2 max pooling is applied to the activated output before it is
+     stored (the full-resolution map, the largest of the net, is never written out).
+   Pixel offsets are advanced incrementally: with 1-channel input (the first layer, 9 MACs per
+   output) a division per pixel cost as much as the arithmetic. */
+
+typedef float clsacc __attribute__((vector_size(64)));
+
+#define CLS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* Unaligned 16-float load (a macro: a function returning a 64-byte vector changes the ABI in the
+   baseline clone and draws -Wpsabi). */
+#define CLS_LOAD(v, p) memcpy(&(v), (p), sizeof(clsacc))
+
+/* Accumulates P pixels (input offsets offs[]) x CV vectors starting at channel co0, activates,
+   and leaves the result in res[p][16 * CV] (constant indices only: keeps acc in registers). */
+#define CLS_MK(CV, P)                                                                           \
+static inline __attribute__((always_inline)) void cls_mk_##CV##_##P(                           \
+    const float *in, const long *offs, const int *koff, int nk, int cin, const float *wpack,   \
+    int coutp, int co0, const float *bias, int act, const float *slopes, float *res) {         \
+    clsacc acc[P][CV];                                                                          \
+    for (int v = 0; v < CV; v++) {                                                              \
+        clsacc b;                                                                               \
+        CLS_LOAD(b, bias + co0 + 16 * v);                                               \
+        for (int p = 0; p < P; p++) acc[p][v] = b;                                              \
+    }                                                                                           \
+    const float *wk = wpack + co0;                                                              \
+    for (int k = 0; k < nk; k++) {                                                              \
+        const float *src = in + koff[k];                                                        \
+        for (int ci = 0; ci < cin; ci++, wk += coutp) {                                         \
+            clsacc wv[CV];                                                                      \
+            for (int v = 0; v < CV; v++) CLS_LOAD(wv[v], wk + 16 * v);                          \
+            for (int p = 0; p < P; p++) {                                                       \
+                float x = src[offs[p] + ci];                                                    \
+                for (int v = 0; v < CV; v++) acc[p][v] += wv[v] * x;                            \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    clsacc z = {0};                                                                             \
+    for (int v = 0; v < CV; v++) {                                                              \
+        clsacc sl = z;                                                                          \
+        if (act == NN_ACT_PRELU) CLS_LOAD(sl, slopes + co0 + 16 * v);                           \
+        for (int p = 0; p < P; p++) {                                                           \
+            clsacc r = acc[p][v];                                                               \
+            if (act == NN_ACT_PRELU || act == NN_ACT_RELU)                                      \
+                r = __builtin_elementwise_max(r, z) + __builtin_elementwise_min(r, z) * sl;     \
+            memcpy(res + (p * CV + v) * 16, &r, sizeof r);                                      \
+        }                                                                                       \
+    }                                                                                           \
+}
+CLS_MK(3, 8)
+CLS_MK(2, 12)
+CLS_MK(1, 24)
+
+/* Position (image, row, column) of a pixel in a map, advanced one pixel at a time. */
+typedef struct { long img; int y, x; } cls_pos;
+
+static inline void cls_seek(cls_pos *q, long index, int rows, int cols) {
+    long per = (long)rows * cols, r = index % per;
+    q->img = index / per;
+    q->y = (int)(r / cols);
+    q->x = (int)(r % cols);
+}
+
+static inline void cls_next(cls_pos *q, int rows, int cols) {
+    if (++q->x == cols) {
+        q->x = 0;
+        if (++q->y == rows) { q->y = 0; q->img++; }
+    }
+}
+
+/* One channel group of CV vectors over output positions [p0, p1): P conv pixels per block, or
+   P / 4 pooled positions (each the 2x2 window of conv pixels) when pooling. */
+#define CLS_GROUP(CV, P)                                                                        \
+static inline __attribute__((always_inline)) void cls_group_##CV##_##P(                        \
+    const float *in, long inImg, int w, int cs, const int *koff, int nk, int cin,              \
+    const float *wpack, int coutp, int co0, const float *bias, int act, const float *slopes,    \
+    float *out, long outImg, int outW, int outPad, int pool, int rows, int cols,                \
+    long p0, long p1) {                                                                         \
+    float res[P * 16 * CV] __attribute__((aligned(64)));                                        \
+    long offs[P], dst[P];                                                                       \
+    const int per = pool ? P / 4 : P; /* output positions per block */                          \
+    cls_pos q;                                                                                  \
+    cls_seek(&q, p0, rows, cols);                                                               \
+    for (long pos = p0; pos < p1; pos += per) {                                                 \
+        int n = p1 - pos < per ? (int)(p1 - pos) : per;                                         \
+        for (int i = 0; i < per; i++) {                                                         \
+            /* Past the range's end the last position repeats (computed, not stored). */        \
+            dst[i] = q.img * outImg + ((long)(q.y + outPad) * outW + q.x + outPad) * coutp + co0; \
+            if (pool) {                                                                         \
+                long o = q.img * inImg + ((long)(2 * q.y) * w + 2 * q.x) * cs;                  \
+                offs[4 * i] = o;                                                                \
+                offs[4 * i + 1] = o + cs;                                                       \
+                offs[4 * i + 2] = o + (long)w * cs;                                             \
+                offs[4 * i + 3] = o + (long)w * cs + cs;                                        \
+            } else {                                                                            \
+                offs[i] = q.img * inImg + ((long)q.y * w + q.x) * cs;                           \
+            }                                                                                   \
+            if (i + 1 < n) cls_next(&q, rows, cols);                                            \
+        }                                                                                       \
+        if (n == per) cls_next(&q, rows, cols);                                                 \
+        cls_mk_##CV##_##P(in, offs, koff, nk, cin, wpack, coutp, co0, bias, act, slopes, res);  \
+        if (pool) {                                                                             \
+            for (int i = 0; i < n; i++) {                                                       \
+                for (int v = 0; v < CV; v++) {                                                  \
+                    const float *r = res + (4 * i * CV + v) * 16;                               \
+                    clsacc m, t;                                                                \
+                    CLS_LOAD(m, r);                                                             \
+                    CLS_LOAD(t, r + 16 * CV); m = __builtin_elementwise_max(m, t);              \
+                    CLS_LOAD(t, r + 32 * CV); m = __builtin_elementwise_max(m, t);              \
+                    CLS_LOAD(t, r + 48 * CV); m = __builtin_elementwise_max(m, t);              \
+                    memcpy(out + dst[i] + 16 * v, &m, sizeof m);                                \
+                }                                                                               \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int i = 0; i < n; i++) memcpy(out + dst[i], res + i * 16 * CV, 64 * CV);      \
+        }                                                                                       \
+    }                                                                                           \
+}
+CLS_GROUP(3, 8)
+CLS_GROUP(2, 12)
+CLS_GROUP(1, 24)
+
+CLS_CLONES
+void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin,
+                      const float *wpack, const float *bias, const float *slopes, int coutp,
+                      int kh, int kw, int act, float *out, long outImg, int outW, int outPad,
+                      int pool, long p0, long p1) {
+    const int oh = h - kh + 1, ow = w - kw + 1;
+    if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64 || coutp % 16 != 0) return;
+    const int rows = pool ? oh / 2 : oh, cols = pool ? ow / 2 : ow;
+    if (rows <= 0 || cols <= 0) return;
+    int koff[64];
+    const int nk = kh * kw;
+    for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
+    int left = coutp / 16, co = 0;
+    /* Groups of three vectors (24 accumulators), the rest as pairs and one single. */
+    while (left >= 3 && left != 4) {
+        cls_group_3_8(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW, outPad,
+                      pool, rows, cols, p0, p1);
+        co += 48; left -= 3;
+    }
+    while (left >= 2) {
+        cls_group_2_12(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW, outPad,
+                       pool, rows, cols, p0, p1);
+        co += 32; left -= 2;
+    }
+    if (left == 1)
+        cls_group_1_24(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW, outPad,
+                       pool, rows, cols, p0, p1);
+}
+
+CLS_CLONES
+void fercls_maxpool_nhwc(const float *in, long inImg, int h, int w, int cs, int k, int s, int oh, int ow,
+                         float *out, long outImg, int outW, int outPad, long n) {
+    for (long b = 0; b < n; b++) {
+        const float *src = in + b * inImg;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
+                float *o = out + b * outImg + ((long)(oy + outPad) * outW + ox + outPad) * cs;
+                const float *first = src + ((long)y0 * w + x0) * cs;
+                int c = 0;
+                for (; c + 16 <= cs; c += 16) {
+                    clsacc m, q;
+                    memcpy(&m, first + c, sizeof m);
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            memcpy(&q, src + ((long)y * w + x) * cs + c, sizeof q);
+                            m = __builtin_elementwise_max(m, q);
+                        }
+                    memcpy(o + c, &m, sizeof m);
+                }
+                for (; c < cs; c++) {
+                    float m = first[c];
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            float v = src[((long)y * w + x) * cs + c];
+                            m = v > m ? v : m;
+                        }
+                    o[c] = m;
+                }
+            }
+        }
+    }
+}
+
+CLS_CLONES
+void fercls_global_avg_nhwc(const float *in, long inImg, int hw, int cs, float *out, long n) {
+    for (long b = 0; b < n; b++) {
+        const float *src = in + b * inImg;
+        float *o = out + b * cs;
+        for (int c = 0; c < cs; c++) o[c] = 0;
+        for (int p = 0; p < hw; p++)
+            for (int c = 0; c < cs; c++) o[c] += src[(long)p * cs + c];
+        for (int c = 0; c < cs; c++) o[c] /= (float)hw;
+    }
+}
