@@ -128,19 +128,11 @@ CLS_GROUP(3, 8)
 CLS_GROUP(2, 12)
 CLS_GROUP(1, 24)
 
-CLS_CLONES
-void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin,
-                      const float *wpack, const float *bias, const float *slopes, int coutp,
-                      int kh, int kw, int act, float *out, long outImg, int outW, int outPad,
-                      int pool, long p0, long p1) {
-    const int oh = h - kh + 1, ow = w - kw + 1;
-    if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64 || coutp % 16 != 0) return;
-    const int rows = pool ? oh / 2 : oh, cols = pool ? ow / 2 : ow;
-    if (rows <= 0 || cols <= 0) return;
-    int koff[64];
-    const int nk = kh * kw;
-    for (int ky = 0; ky < kh; ky++)
-        for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
+/* All channel groups of the output over positions [p0, p1). */
+static inline __attribute__((always_inline)) void cls_conv_groups(
+    const float *in, long inImg, int w, int cs, const int *koff, int nk, int cin, const float *wpack, int coutp,
+    const float *bias, int act, const float *slopes, float *out, long outImg, int outW, int outPad, int pool,
+    int rows, int cols, long p0, long p1) {
     int left = coutp / 16, co = 0;
     /* Groups of three vectors (24 accumulators), the rest as pairs and one single. */
     while (left >= 3 && left != 4) {
@@ -156,6 +148,110 @@ void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin
     if (left == 1)
         cls_group_1_24(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW, outPad,
                        pool, rows, cols, p0, p1);
+}
+
+CLS_CLONES
+void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin,
+                      const float *wpack, const float *bias, const float *slopes, int coutp,
+                      int kh, int kw, int act, float *out, long outImg, int outW, int outPad,
+                      int pool, long p0, long p1) {
+    const int oh = h - kh + 1, ow = w - kw + 1;
+    if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64 || coutp % 16 != 0) return;
+    const int rows = pool ? oh / 2 : oh, cols = pool ? ow / 2 : ow;
+    if (rows <= 0 || cols <= 0) return;
+    int koff[64];
+    const int nk = kh * kw;
+    for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
+    cls_conv_groups(in, inImg, w, cs, koff, nk, cin, wpack, coutp, bias, act, slopes, out, outImg, outW, outPad, pool,
+                    rows, cols, p0, p1);
+}
+
+/* ---- Winograd F(2x2, 3x3) ----
+   A 2x2 output tile from a 4x4 input tile with 16 multiplies per (input, output) channel pair
+   instead of 36: V = B^T d B per input channel, M_xi = V_xi U_xi (16 independent [tiles x cs] by
+   [cs x coutp] products, run by the microkernel above as 1x1 convolutions), Y = A^T M A. A 2x2
+   output tile is exactly one window of a 2x2 / 2 max pooling, so pooling stays fused. Tiles are
+   done `chunk` at a time so V and M stay in cache. */
+CLS_CLONES
+void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
+                        const float *u, const float *bias, const float *slopes, int coutp, int act,
+                        float *out, long outImg, int outW, int outPad, int pool, long n,
+                        float *vbuf, float *mbuf, int chunk, const float *zeros) {
+    const int oh = h - 2, ow = w - 2;
+    if (oh <= 0 || ow <= 0 || (oh & 1) || (ow & 1) || cs % 16 != 0 || coutp % 16 != 0 || chunk <= 0) return;
+    const int ty = oh / 2, tx = ow / 2;
+    const long total = n * ty * tx;
+    const int koff0[1] = {0};
+    for (long t0 = 0; t0 < total; t0 += chunk) {
+        const int cnt = total - t0 < chunk ? (int)(total - t0) : chunk;
+        const long vplane = (long)cnt * cs, mplane = (long)cnt * coutp;
+        /* Input transform. */
+        cls_pos q;
+        cls_seek(&q, t0, ty, tx);
+        for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
+            const float *base = in + q.img * inImg + ((long)(2 * q.y) * w + 2 * q.x) * cs;
+            for (int c = 0; c < cs; c += 16) {
+                clsacc d[4][4], r[4][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) CLS_LOAD(d[i][j], base + ((long)i * w + j) * cs + c);
+                /* B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
+                for (int j = 0; j < 4; j++) {
+                    clsacc a0 = d[0][j], a1 = d[1][j], a2 = d[2][j], a3 = d[3][j];
+                    r[0][j] = a0 - a2; r[1][j] = a1 + a2; r[2][j] = a2 - a1; r[3][j] = a1 - a3;
+                }
+                /* (B^T d) B: the same on columns. */
+                for (int i = 0; i < 4; i++) {
+                    clsacc a0 = r[i][0], a1 = r[i][1], a2 = r[i][2], a3 = r[i][3];
+                    clsacc v0 = a0 - a2, v1 = a1 + a2, v2 = a2 - a1, v3 = a1 - a3;
+                    float *dst = vbuf + (long)(4 * i) * vplane + (long)t * cs + c;
+                    memcpy(dst, &v0, sizeof v0);
+                    memcpy(dst + vplane, &v1, sizeof v1);
+                    memcpy(dst + 2 * vplane, &v2, sizeof v2);
+                    memcpy(dst + 3 * vplane, &v3, sizeof v3);
+                }
+            }
+        }
+        /* 16 products. */
+        for (int xi = 0; xi < 16; xi++)
+            cls_conv_groups(vbuf + xi * vplane, 0, cnt, cs, koff0, 1, cs, u + (long)xi * cs * coutp, coutp, zeros,
+                            NN_ACT_NONE, zeros, mbuf + xi * mplane, 0, cnt, 0, 0, 1, cnt, 0, cnt);
+        /* Output transform, bias, activation, pooling. */
+        cls_seek(&q, t0, ty, tx);
+        for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
+            for (int c = 0; c < coutp; c += 16) {
+                clsacc m[4][4], tr[2][4], b, sl, z = {0};
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) CLS_LOAD(m[i][j], mbuf + (long)(4 * i + j) * mplane + (long)t * coutp + c);
+                /* A^T M: rows m0 + m1 + m2, m1 - m2 - m3; then the same on columns. */
+                for (int j = 0; j < 4; j++) {
+                    tr[0][j] = m[0][j] + m[1][j] + m[2][j];
+                    tr[1][j] = m[1][j] - m[2][j] - m[3][j];
+                }
+                CLS_LOAD(b, bias + c);
+                sl = z;
+                if (act == NN_ACT_PRELU) CLS_LOAD(sl, slopes + c);
+                clsacc y[2][2];
+                for (int i = 0; i < 2; i++) {
+                    y[i][0] = tr[i][0] + tr[i][1] + tr[i][2] + b;
+                    y[i][1] = tr[i][1] - tr[i][2] - tr[i][3] + b;
+                    for (int j = 0; j < 2; j++)
+                        if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
+                            y[i][j] = __builtin_elementwise_max(y[i][j], z) + __builtin_elementwise_min(y[i][j], z) * sl;
+                }
+                float *o = out + q.img * outImg + c;
+                if (pool) {
+                    clsacc mx = __builtin_elementwise_max(__builtin_elementwise_max(y[0][0], y[0][1]),
+                                                          __builtin_elementwise_max(y[1][0], y[1][1]));
+                    memcpy(o + ((long)(q.y + outPad) * outW + q.x + outPad) * coutp, &mx, sizeof mx);
+                } else {
+                    for (int i = 0; i < 2; i++)
+                        for (int j = 0; j < 2; j++)
+                            memcpy(o + ((long)(2 * q.y + i + outPad) * outW + 2 * q.x + j + outPad) * coutp, &y[i][j], sizeof(clsacc));
+                }
+            }
+        }
+    }
 }
 
 CLS_CLONES

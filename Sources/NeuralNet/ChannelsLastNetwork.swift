@@ -42,10 +42,25 @@ public struct ChannelsLastNetwork: Sendable {
         let pool: Bool
     }
 
+    /// A 3x3 pad-1 convolution in Winograd F(2x2, 3x3) form.
+    struct WinogradConv {
+        let cs: Int, coutp: Int
+        /// `[16][cs][coutp]`: G g G^T per (input, output) channel pair.
+        let u: [Float]
+        let bias: [Float]
+        let slopes: [Float]
+        let act: Int32
+        let pool: Bool
+    }
+
     enum Spatial {
         case conv(PackedConv)
+        case winograd(WinogradConv)
         case pool(kernel: Int, stride: Int)
     }
+
+    /// Winograd tiles transformed and multiplied at a time (V and M stay in L2).
+    static let winogradChunk = 64
 
     struct Dense {
         let inStride: Int, out: Int
@@ -76,7 +91,10 @@ public struct ChannelsLastNetwork: Sendable {
     /// Compiles `ops` for `[channels, height, width]` images. Throws `NeuralNetError.badInput`
     /// naming the first op it cannot run (strided or non-square-padded convolution, padded
     /// pooling, a spatial op after the flatten, activation on a map).
-    public init(input shape: [Int], ops: [Op]) throws {
+    ///
+    /// With `winograd`, 3x3 pad-1 convolutions on maps of even size whose input has a multiple
+    /// of 16 channels (in storage) run as Winograd F(2x2, 3x3): 2.25x fewer multiply-adds.
+    public init(input shape: [Int], ops: [Op], winograd: Bool = true) throws {
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
             throw NeuralNetError.badInput(layer: "ChannelsLastNetwork", shape: shape, reason: "input must be [C, H, W]")
         }
@@ -108,7 +126,11 @@ public struct ChannelsLastNetwork: Sendable {
                     pool = true
                 }
                 let coutp = ChannelsLastConv.padded(c.outChannels)
-                spatial.append(.conv(Self.pack(c, coutp: coutp, pool: pool)))
+                if winograd && c.kernelH == 3 && c.kernelW == 3 && c.padH == 1 && x.stride % 16 == 0 && oh % 2 == 0 && ow % 2 == 0 {
+                    spatial.append(.winograd(Self.winograd(c, cs: x.stride, coutp: coutp, pool: pool)))
+                } else {
+                    spatial.append(.conv(Self.pack(c, coutp: coutp, pool: pool)))
+                }
                 maps.append(Map(rows: pool ? oh / 2 : oh, cols: pool ? ow / 2 : ow, channels: c.outChannels, stride: coutp, pad: 0))
                 i += pool ? 2 : 1
             case .maxPool(let m):
@@ -174,31 +196,70 @@ public struct ChannelsLastNetwork: Sendable {
         self.outputs = column.count
     }
 
-    private static func pack(_ c: Conv2D, coutp: Int, pool: Bool) -> PackedConv {
-        let cin = c.inChannels, kh = c.kernelH, kw = c.kernelW
-        var p = [Float](repeating: 0, count: kh * kw * cin * coutp)
+    /// U = G g G^T for every (input, output) channel pair, G = [[1, 0, 0], [1/2, 1/2, 1/2],
+    /// [1/2, -1/2, 1/2], [0, 0, 1]] (computed in Double).
+    private static func winograd(_ c: Conv2D, cs: Int, coutp: Int, pool: Bool) -> WinogradConv {
+        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        let cin = c.inChannels
+        var u = [Float](repeating: 0, count: 16 * cs * coutp)
         for o in 0..<c.outChannels {
+            for ci in 0..<cin {
+                let k = (0..<9).map { Double(c.weight[(o * cin + ci) * 9 + $0]) }
+                // t = G k (4x3), then t G^T (4x4).
+                var t = [[Double]](repeating: [0, 0, 0], count: 4)
+                for i in 0..<4 { for j in 0..<3 { for r in 0..<3 { t[i][j] += g[i][r] * k[r * 3 + j] } } }
+                for i in 0..<4 {
+                    for j in 0..<4 {
+                        var v = 0.0
+                        for r in 0..<3 { v += t[i][r] * g[j][r] }
+                        u[((i * 4 + j) * cs + ci) * coutp + o] = Float(v)
+                    }
+                }
+            }
+        }
+        let p = pack(c, coutp: 16, pool: pool, weights: false)
+        var b = [Float](repeating: 0, count: coutp), s = [Float](repeating: 0, count: coutp)
+        b.replaceSubrange(0..<c.outChannels, with: c.bias)
+        if case .prelu(let sl) = c.activation { for o in 0..<c.outChannels { s[o] = sl.count == 1 ? sl[0] : sl[o] } }
+        return WinogradConv(cs: cs, coutp: coutp, u: u, bias: b, slopes: s, act: p.act, pool: pool)
+    }
+
+    private static func pack(_ c: Conv2D, coutp: Int, pool: Bool, weights: Bool = true) -> PackedConv {
+        let cin = c.inChannels, kh = c.kernelH, kw = c.kernelW
+        var p = [Float](repeating: 0, count: weights ? kh * kw * cin * coutp : 0)
+        for o in 0..<c.outChannels where weights {
             for ci in 0..<cin { for y in 0..<kh { for x in 0..<kw {
                 p[((y * kw + x) * cin + ci) * coutp + o] = c.weight[((o * cin + ci) * kh + y) * kw + x]
             }}}
         }
         var b = [Float](repeating: 0, count: coutp)
-        b.replaceSubrange(0..<c.outChannels, with: c.bias)
         var s = [Float](repeating: 0, count: coutp)
+        if weights { b.replaceSubrange(0..<c.outChannels, with: c.bias) }
         let act: Int32
         switch c.activation {
         case .none: act = Int32(NN_ACT_NONE)
         case .relu: act = Int32(NN_ACT_RELU)
         case .prelu(let sl):
             act = Int32(NN_ACT_PRELU)
-            for o in 0..<c.outChannels { s[o] = sl.count == 1 ? sl[0] : sl[o] }
+            for o in 0..<c.outChannels where weights { s[o] = sl.count == 1 ? sl[0] : sl[o] }
         }
         return PackedConv(cin: cin, coutp: coutp, kh: kh, kw: kw, weights: p, bias: b, slopes: s, act: act, pool: pool)
     }
 
     /// Number of convolutions with their max pooling fused (for tests).
     public var fusedPools: Int {
-        spatial.reduce(0) { n, s in if case .conv(let c) = s, c.pool { return n + 1 }; return n }
+        spatial.reduce(0) { n, s in
+            switch s {
+            case .conv(let c): return c.pool ? n + 1 : n
+            case .winograd(let c): return c.pool ? n + 1 : n
+            case .pool: return n
+            }
+        }
+    }
+
+    /// Number of convolutions run as Winograd F(2x2, 3x3) (for tests).
+    public var winogradConvs: Int {
+        spatial.reduce(0) { n, s in if case .winograd = s { return n + 1 }; return n }
     }
 
     // MARK: running
@@ -242,6 +303,16 @@ public struct ChannelsLastNetwork: Sendable {
         let featureFloats = g * (featureStrides.max() ?? 1)
         offsets.append(total); total += featureFloats + 16
         offsets.append(total); total += featureFloats + 16
+        // Winograd V and M planes, and a row of zeros (their products' bias).
+        var vFloats = 0, mFloats = 0, zeros = 0
+        for case .winograd(let c) in spatial {
+            vFloats = max(vFloats, 16 * Self.winogradChunk * c.cs)
+            mFloats = max(mFloats, 16 * Self.winogradChunk * c.coutp)
+            zeros = max(zeros, c.coutp)
+        }
+        offsets.append(total); total += vFloats + 16
+        offsets.append(total); total += mFloats + 16
+        offsets.append(total); total += zeros + 16
         var scratch = [Float](repeating: 0, count: total)
         scratch.withUnsafeMutableBufferPointer { sb in
             guard let base = sb.baseAddress else { return }
@@ -294,6 +365,19 @@ public struct ChannelsLastNetwork: Sendable {
                             } else {
                                 body(0..<positions)
                             }
+                        }
+                    }
+                }
+            case .winograd(let c):
+                let v = scratch + offsets[maps.count + 2], m = scratch + offsets[maps.count + 3]
+                let z = scratch + offsets[maps.count + 4]
+                c.u.withUnsafeBufferPointer { ub in
+                    c.bias.withUnsafeBufferPointer { bb in
+                        c.slopes.withUnsafeBufferPointer { slb in
+                            guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = slb.baseAddress else { return }
+                            fercls_winograd3x3(src, a.floats, Int32(a.paddedRows), Int32(a.paddedCols), Int32(c.cs), up, bp, sp,
+                                               Int32(c.coutp), c.act, dst, b.floats, Int32(b.paddedCols), Int32(b.pad),
+                                               c.pool ? 1 : 0, g, v, m, Int32(Self.winogradChunk), z)
                         }
                     }
                 }

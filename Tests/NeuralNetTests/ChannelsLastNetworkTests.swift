@@ -37,12 +37,13 @@ final class ChannelsLastNetworkTests: XCTestCase {
     }
 
     private func check(_ name: String, input: [Int], ops: [ChannelsLastNetwork.Op], batches: [Int], fused: Int,
-                       rng: inout LCG, groupSizes: [Int] = [8, 3]) throws {
+                       winograd: Int = 0, rng: inout LCG, groupSizes: [Int] = [8, 3]) throws {
         let reference = Sequential(ops.map(layer))
-        for g in groupSizes {
-            var net = try ChannelsLastNetwork(input: input, ops: ops)
+        for (g, useWinograd) in groupSizes.flatMap({ g in [(g, true), (g, false)] }) {
+            var net = try ChannelsLastNetwork(input: input, ops: ops, winograd: useWinograd)
             net.groupSize = g
             XCTAssertEqual(net.fusedPools, fused, name)
+            XCTAssertEqual(net.winogradConvs, useWinograd ? winograd : 0, name)
             for n in batches {
                 let x = rng.tensor([n] + input)
                 let want = try reference.forward(x)
@@ -51,7 +52,7 @@ final class ChannelsLastNetworkTests: XCTestCase {
                 XCTAssertEqual(want.count, got.count, name)
                 var worst: Float = 0
                 for i in 0..<min(want.count, got.count) { worst = max(worst, abs(want.storage[i] - got.storage[i])) }
-                XCTAssertLessThan(worst, 1e-4, "\(name): batch \(n), group \(g), max difference \(worst)")
+                XCTAssertLessThan(worst, 1e-4, "\(name): batch \(n), group \(g), winograd \(useWinograd), max difference \(worst)")
             }
         }
     }
@@ -99,7 +100,23 @@ final class ChannelsLastNetworkTests: XCTestCase {
             .conv(try conv(&rng, 96, 40, k: 3, pad: 1, .relu)), .maxPool(MaxPool2D(kernel: 2)),
             .globalAveragePool, .flatten, .linear(try linear(&rng, 40, 7, .none)), .softmax,
         ]
-        try check("fernet-like", input: [1, 48, 48], ops: ops, batches: [1, 3, 17], fused: 4, rng: &rng, groupSizes: [8])
+        try check("fernet-like", input: [1, 48, 48], ops: ops, batches: [1, 3, 17], fused: 4, winograd: 4, rng: &rng,
+                  groupSizes: [8])
+    }
+
+    /// Winograd F(2x2, 3x3) where it applies: input channels padded in storage (20 in 32), output
+    /// channels that are not a multiple of 16, PReLU, unfused and fused pooling, non-square maps,
+    /// chunks of tiles that straddle images; an odd map falls back to the direct kernel.
+    func testWinogradOnAwkwardShapes() throws {
+        var rng = LCG(state: 21)
+        let ops: [ChannelsLastNetwork.Op] = [
+            .conv(try conv(&rng, 5, 20, k: 3, pad: 1, .relu)),    // 5 channels in storage: direct
+            .conv(try conv(&rng, 20, 40, k: 3, pad: 1, .prelu((0..<40).map { Float($0 % 3) * 0.3 - 0.2 }))),
+            .conv(try conv(&rng, 40, 24, k: 3, pad: 1, .relu)), .maxPool(MaxPool2D(kernel: 2)),  // 10x14 -> 5x7
+            .conv(try conv(&rng, 24, 16, k: 3, pad: 1, .relu)),   // 5x7, odd: direct
+            .globalAveragePool, .linear(try linear(&rng, 16, 6, .none)), .softmax,
+        ]
+        try check("winograd", input: [5, 10, 14], ops: ops, batches: [1, 2, 7, 12], fused: 1, winograd: 2, rng: &rng)
     }
 
     func testUnsupportedChainsAreRefused() throws {

@@ -24,3 +24,66 @@ final class MicroBench: XCTestCase {
         print(String(format: "POOL %.2f ms", (now() - t0) / 20 * 1000))
     }
 }
+
+import CKernels
+
+final class ChannelsLastMicroBench: XCTestCase {
+    /// fernet's layers through fercls_conv_nhwc, one thread, 8 images per call: useful GMAC/s.
+    func testFerNetLayerSpeed() throws {
+        guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let g = 8
+        // (map side without padding, cin, cout, pool)
+        var total = 0.0
+        for (side, cin, cout, pool) in [(48, 1, 32, true), (24, 32, 48, true), (12, 48, 96, false), (12, 96, 96, true),
+                                         (6, 96, 192, false), (6, 192, 192, true), (3, 192, 384, false)] {
+            let hp = side + 2, inImg = hp * hp * cin, oside = pool ? side / 2 : side, outImg = (oside + 2) * (oside + 2) * cout
+            let x = [Float](repeating: 0.5, count: g * inImg + 16), w = [Float](repeating: 0.01, count: 9 * cin * cout)
+            let b = [Float](repeating: 0, count: cout)
+            var y = [Float](repeating: 0, count: g * outImg + 16)
+            let positions = g * oside * oside
+            let reps = 50
+            let t0 = now()
+            for _ in 0..<reps {
+                fercls_conv_nhwc(x, inImg, Int32(hp), Int32(hp), Int32(cin), Int32(cin), w, b, b, Int32(cout), 3, 3,
+                                 Int32(NN_ACT_RELU), &y, outImg, Int32(oside + 2), 1, pool ? 1 : 0, 0, positions)
+            }
+            let dt = (now() - t0) / Double(reps) / Double(g)
+            total += dt
+            let macs = Double(side * side * cin * cout * 9)
+            print(String(format: "LAYER %2d->%3d @%2d%@: %.1f us/image, %.1f GMAC/s", cin, cout, side, pool ? " pool" : "", dt * 1e6, macs / dt / 1e9))
+        }
+        print(String(format: "TOTAL %.1f us/image = %.0f images/s per core", total * 1e6, 1 / total))
+    }
+}
+
+extension ChannelsLastMicroBench {
+    /// fernet-shaped layers (random weights) as one-layer networks, direct vs Winograd, batch 64:
+    /// microseconds of CPU per image (both cores' time summed).
+    func testWinogradSpeed() throws {
+        guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
+        func cpu() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        }
+        var rng = LCG(state: 1)
+        let n = 64
+        for (side, cin, cout, pool) in [(24, 32, 48, true), (12, 48, 96, false), (12, 96, 96, true), (6, 96, 192, false), (6, 192, 192, true)] {
+            let c = try Conv2D(weight: rng.tensor([cout, cin, 3, 3]), bias: rng.tensor([cout]), stride: 1, padding: 1, activation: .relu)
+            var ops: [ChannelsLastNetwork.Op] = [.conv(c)]
+            if pool { ops.append(.maxPool(MaxPool2D(kernel: 2))) }
+            ops.append(.globalAveragePool)
+            let x = rng.tensor([n, cin, side, side])
+            var line = String(format: "WINO %3d->%3d @%2d%@:", cin, cout, side, pool ? " pool" : "     ")
+            for w in [false, true] {
+                let net = try ChannelsLastNetwork(input: [cin, side, side], ops: ops, winograd: w)
+                _ = try net.forward(x)
+                let t0 = cpu()
+                for _ in 0..<10 { _ = try net.forward(x) }
+                line += String(format: " %@ %.1f us", w ? "winograd" : "direct", (cpu() - t0) / 10 / Double(n) * 1e6)
+            }
+            print(line)
+        }
+    }
+}
