@@ -177,18 +177,24 @@ CLS_CLONES
 void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
                         const float *u, const float *bias, const float *slopes, int coutp, int act,
                         float *out, long outImg, int outW, int outPad, int pool, long n,
-                        float *vbuf, float *mbuf, int chunk, const float *zeros) {
+                        float *vbuf, float *mbuf, int chunk, const float *zeros, long tbegin, long tend) {
     const int oh = h - 2, ow = w - 2;
     if (oh <= 0 || ow <= 0 || (oh & 1) || (ow & 1) || cs % 16 != 0 || coutp % 16 != 0 || chunk <= 0) return;
     const int ty = oh / 2, tx = ow / 2;
-    const long total = n * ty * tx;
+    const long total = (tend < n * ty * tx ? tend : n * ty * tx) - tbegin;
+    if (total <= 0 || tbegin < 0) return;
     const int koff0[1] = {0};
+    /* Equal chunks (rounded up to whole 8-tile blocks, so never above a multiple-of-8 `chunk`):
+       a short last chunk would stream all of U for a few tiles. */
+    const long nchunks = (total + chunk - 1) / chunk;
+    const long even = (total + nchunks - 1) / nchunks;
+    chunk = (int)((even + 7) / 8 * 8) < chunk ? (int)((even + 7) / 8 * 8) : chunk;
     for (long t0 = 0; t0 < total; t0 += chunk) {
         const int cnt = total - t0 < chunk ? (int)(total - t0) : chunk;
         const long vplane = (long)cnt * cs, mplane = (long)cnt * coutp;
         /* Input transform. */
         cls_pos q;
-        cls_seek(&q, t0, ty, tx);
+        cls_seek(&q, tbegin + t0, ty, tx);
         for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
             const float *base = in + q.img * inImg + ((long)(2 * q.y) * w + 2 * q.x) * cs;
             for (int c = 0; c < cs; c += 16) {
@@ -217,7 +223,7 @@ void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
             cls_conv_groups(vbuf + xi * vplane, 0, cnt, cs, koff0, 1, cs, u + (long)xi * cs * coutp, coutp, zeros,
                             NN_ACT_NONE, zeros, mbuf + xi * mplane, 0, cnt, 0, 0, 1, cnt, 0, cnt);
         /* Output transform, bias, activation, pooling. */
-        cls_seek(&q, t0, ty, tx);
+        cls_seek(&q, tbegin + t0, ty, tx);
         for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
             for (int c = 0; c < coutp; c += 16) {
                 clsacc m[4][4], tr[2][4], b, sl, z = {0};

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// A chain of layers (convolutions, max pooling, global average pooling, flatten, dense layers,
 /// softmax) run channels-last from the first layer to the last, for batches of small images
@@ -59,8 +60,10 @@ public struct ChannelsLastNetwork: Sendable {
         case pool(kernel: Int, stride: Int)
     }
 
-    /// Winograd tiles transformed and multiplied at a time (V and M stay in L2).
-    static let winogradChunk = 64
+    /// Most Winograd tiles transformed and multiplied at a time (V and M stay in L2); a multiple of 8.
+    public var winogradChunk = 64 {
+        didSet { winogradChunk = max(8, (winogradChunk + 7) / 8 * 8) }
+    }
 
     struct Dense {
         let inStride: Int, out: Int
@@ -279,12 +282,27 @@ public struct ChannelsLastNetwork: Sendable {
             out.withUnsafeMutableBufferPointer { dst in
                 guard let s = src.baseAddress, let d = dst.baseAddress else { return }
                 let sp = SendableBox(s), dp = SharedPointer(base: d)
-                if n == 1 || Threads.cores == 1 {
-                    // One image: the layers' pixels are spread over the cores instead.
-                    run(sp.value, images: 0..<n, perImage: perImage, into: dp.base, parallelPixels: Threads.cores > 1)
-                } else {
-                    Threads.forEachChunk(count: n) { range in
-                        run(sp.value, images: range, perImage: perImage, into: dp.base, parallelPixels: false)
+                if n == 1 {
+                    // One image: each layer's pixels (tiles) are spread over the cores instead.
+                    let parts = Threads.cores
+                    withScratch(group: n, parts: parts) { scratch, layout in
+                        runGroup(sp.value, count: n, scratch: scratch, layout: layout, into: dp.base, parts: parts)
+                    }
+                    return
+                }
+                // Groups of images handed out one at a time to one worker per core: a core that
+                // the machine's other work slows down just takes fewer groups (a fixed split left
+                // the faster core idle at the end of every batch).
+                let g = max(1, min(groupSize, (n + Threads.cores - 1) / Threads.cores))
+                let groups = (n + g - 1) / g
+                let next = WorkCounter()
+                Threads.forEach(count: min(Threads.cores, groups)) { _ in
+                    withScratch(group: g, parts: 1) { scratch, layout in
+                        while let k = next.take(below: groups) {
+                            let start = k * g, count = min(g, n - start)
+                            runGroup(sp.value + start * perImage, count: count, scratch: scratch, layout: layout,
+                                     into: dp.base + start * outputs, parts: 1)
+                        }
                     }
                 }
             }
@@ -292,45 +310,52 @@ public struct ChannelsLastNetwork: Sendable {
         return Tensor(unchecked: [n, outputs], out)
     }
 
-    /// Images `range` through the whole chain, `groupSize` at a time, on the calling thread.
-    private func run(_ x: UnsafePointer<Float>, images range: Range<Int>, perImage: Int, into y: UnsafeMutablePointer<Float>,
-                     parallelPixels: Bool) {
-        let g = max(1, min(groupSize, range.count))
-        // Every map of a group in one zeroed allocation: borders are never written, so they stay 0.
-        var offsets: [Int] = []
+    /// Where each buffer of a worker's scratch starts (floats).
+    struct ScratchLayout {
+        /// One per map, then two feature buffers.
+        var maps: [Int] = []
+        var features: (Int, Int) = (0, 0)
+        /// Winograd V and M planes, one pair per part a layer is split into.
+        var v: [Int] = [], m: [Int] = []
+        /// A row of zeros (the Winograd products' bias).
+        var zeros = 0
         var total = 0
-        for m in maps { offsets.append(total); total += g * m.floats + 16 }
+    }
+
+    /// Runs `body` with one zeroed allocation holding every buffer for `group` images (map
+    /// borders are never written, so they stay 0 from group to group).
+    private func withScratch(group g: Int, parts: Int, _ body: (UnsafeMutablePointer<Float>, ScratchLayout) -> Void) {
+        var l = ScratchLayout()
+        func take(_ n: Int) -> Int { defer { l.total += n + 16 }; return l.total }
+        for m in maps { l.maps.append(take(g * m.floats)) }
         let featureFloats = g * (featureStrides.max() ?? 1)
-        offsets.append(total); total += featureFloats + 16
-        offsets.append(total); total += featureFloats + 16
-        // Winograd V and M planes, and a row of zeros (their products' bias).
+        l.features = (take(featureFloats), take(featureFloats))
         var vFloats = 0, mFloats = 0, zeros = 0
         for case .winograd(let c) in spatial {
-            vFloats = max(vFloats, 16 * Self.winogradChunk * c.cs)
-            mFloats = max(mFloats, 16 * Self.winogradChunk * c.coutp)
+            vFloats = max(vFloats, 16 * winogradChunk * c.cs)
+            mFloats = max(mFloats, 16 * winogradChunk * c.coutp)
             zeros = max(zeros, c.coutp)
         }
-        offsets.append(total); total += vFloats + 16
-        offsets.append(total); total += mFloats + 16
-        offsets.append(total); total += zeros + 16
-        var scratch = [Float](repeating: 0, count: total)
+        for _ in 0..<(vFloats > 0 ? parts : 0) {
+            l.v.append(take(vFloats))
+            l.m.append(take(mFloats))
+        }
+        l.zeros = take(zeros)
+        var scratch = [Float](repeating: 0, count: l.total)
         scratch.withUnsafeMutableBufferPointer { sb in
             guard let base = sb.baseAddress else { return }
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let count = min(g, range.upperBound - start)
-                runGroup(x + start * perImage, count: count, scratch: base, offsets: offsets, into: y + start * outputs,
-                         parallelPixels: parallelPixels)
-                start += count
-            }
+            body(base, l)
         }
     }
 
-    private func runGroup(_ x: UnsafePointer<Float>, count g: Int, scratch: UnsafeMutablePointer<Float>, offsets: [Int],
-                          into y: UnsafeMutablePointer<Float>, parallelPixels: Bool) {
+    /// `g` images through the chain; with `parts` > 1 each large layer is split into that many
+    /// pixel (tile) ranges run in parallel.
+    private func runGroup(_ x: UnsafePointer<Float>, count g: Int, scratch: UnsafeMutablePointer<Float>, layout: ScratchLayout,
+                          into y: UnsafeMutablePointer<Float>, parts: Int) {
+        let parallelPixels = parts > 1
         // NCHW input into the first map's interior.
         let m0 = maps[0], c0 = input.channels, h0 = input.height, w0 = input.width
-        let in0 = scratch + offsets[0]
+        let in0 = scratch + layout.maps[0]
         for b in 0..<g {
             let img = x + b * c0 * h0 * w0, dst = in0 + b * m0.floats
             for c in 0..<c0 {
@@ -343,7 +368,7 @@ public struct ChannelsLastNetwork: Sendable {
         }
         for (i, stage) in spatial.enumerated() {
             let a = maps[i], b = maps[i + 1]
-            let src = scratch + offsets[i], dst = scratch + offsets[i + 1]
+            let src = scratch + layout.maps[i], dst = scratch + layout.maps[i + 1]
             switch stage {
             case .conv(let c):
                 let positions = g * b.rows * b.cols
@@ -369,15 +394,27 @@ public struct ChannelsLastNetwork: Sendable {
                     }
                 }
             case .winograd(let c):
-                let v = scratch + offsets[maps.count + 2], m = scratch + offsets[maps.count + 3]
-                let z = scratch + offsets[maps.count + 4]
+                let z = scratch + layout.zeros, tiles = g * (a.paddedRows - 2) * (a.paddedCols - 2) / 4
+                let macs = tiles * 16 * c.cs * c.coutp
+                let split = parallelPixels && macs >= 2_000_000 ? min(parts, max(1, tiles / 4)) : 1
+                let vs = SendableBox(layout.v.map { scratch + $0 }), ms = SendableBox(layout.m.map { scratch + $0 })
                 c.u.withUnsafeBufferPointer { ub in
                     c.bias.withUnsafeBufferPointer { bb in
                         c.slopes.withUnsafeBufferPointer { slb in
                             guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = slb.baseAddress else { return }
-                            fercls_winograd3x3(src, a.floats, Int32(a.paddedRows), Int32(a.paddedCols), Int32(c.cs), up, bp, sp,
-                                               Int32(c.coutp), c.act, dst, b.floats, Int32(b.paddedCols), Int32(b.pad),
-                                               c.pool ? 1 : 0, g, v, m, Int32(Self.winogradChunk), z)
+                            let body = { (part: Int) in
+                                let t0 = tiles * part / split, t1 = tiles * (part + 1) / split
+                                fercls_winograd3x3(src, a.floats, Int32(a.paddedRows), Int32(a.paddedCols), Int32(c.cs), up, bp, sp,
+                                                   Int32(c.coutp), c.act, dst, b.floats, Int32(b.paddedCols), Int32(b.pad),
+                                                   c.pool ? 1 : 0, g, vs.value[part], ms.value[part], Int32(winogradChunk), z,
+                                                   t0, t1)
+                            }
+                            if split > 1 {
+                                let box = SendableBox(body)
+                                Threads.forEach(count: split) { box.value($0) }
+                            } else {
+                                body(0)
+                            }
                         }
                     }
                 }
@@ -388,9 +425,9 @@ public struct ChannelsLastNetwork: Sendable {
         }
         // Vectors: ping-pong between two feature buffers, starting from the last map.
         let last = maps[maps.count - 1]
-        var cur = UnsafeMutablePointer(scratch + offsets[maps.count - 1])
+        var cur = scratch + layout.maps[maps.count - 1]
         var curStride = last.floats
-        var spare = scratch + offsets[maps.count], other = scratch + offsets[maps.count + 1]
+        var spare = scratch + layout.features.0, other = scratch + layout.features.1
         for (j, step) in tail.enumerated() {
             let stride = featureStrides[j + 1]
             switch step {
@@ -434,5 +471,19 @@ public struct ChannelsLastNetwork: Sendable {
                 for k in 0..<width where p[b * width + k] < 0 { p[b * width + k] *= s[s.count == 1 ? 0 : k] }
             }
         }
+    }
+}
+
+/// Hands out 0, 1, 2, ... to workers, once each.
+private final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
     }
 }

@@ -87,3 +87,36 @@ extension ChannelsLastMicroBench {
         }
     }
 }
+
+extension ChannelsLastMicroBench {
+    /// A fernet-shaped random network, batch 128: faces per CPU-second by group size and Winograd chunk.
+    func testGroupAndChunk() throws {
+        guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
+        func cpu() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        }
+        var rng = LCG(state: 1)
+        func conv(_ i: Int, _ o: Int) throws -> ChannelsLastNetwork.Op {
+            var w = rng.tensor([o, i, 3, 3])
+            for k in w.storage.indices { w.storage[k] *= 0.1 }
+            return .conv(try Conv2D(weight: w, bias: rng.tensor([o]), stride: 1, padding: 1, activation: .relu))
+        }
+        let pool = ChannelsLastNetwork.Op.maxPool(MaxPool2D(kernel: 2))
+        let ops: [ChannelsLastNetwork.Op] = [try conv(1, 32), pool, try conv(32, 48), pool, try conv(48, 96), try conv(96, 96), pool,
+                                             try conv(96, 192), try conv(192, 192), pool, try conv(192, 384), .globalAveragePool,
+                                             .linear(try Linear(weight: rng.tensor([7, 384]))), .softmax]
+        let x = rng.tensor([128, 1, 48, 48])
+        let spec = ProcessInfo.processInfo.environment["FER_BENCH_GC"] ?? "8:64,8:128,16:64,16:128,4:64"
+        for item in spec.split(separator: ",") {
+            let p = item.split(separator: ":").compactMap { Int($0) }
+            var net = try ChannelsLastNetwork(input: [1, 48, 48], ops: ops)
+            net.groupSize = p[0]; net.winogradChunk = p[1]
+            _ = try net.forward(x)
+            let t0 = cpu()
+            for _ in 0..<5 { _ = try net.forward(x) }
+            print(String(format: "GC group %2d chunk %3d: %.0f faces per CPU-second", p[0], p[1], 5 * 128 / (cpu() - t0)))
+        }
+    }
+}

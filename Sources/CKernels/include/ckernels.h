@@ -71,11 +71,12 @@ void fercls_conv_nhwc(const float *in, long inImg, int h, int w, int cs, int cin
    padded; h - 2 and w - 2 even), by Winograd F(2x2, 3x3): u is [16][cs][coutp] (G g G^T per
    channel pair, component-major; rows past the real input channels zero), cs and coutp multiples of 16.
    n images; scratch vbuf 16 * chunk * cs and mbuf 16 * chunk * coutp floats; zeros coutp zeros.
-   pool as above (the 2x2 output tile is the pooling window). */
+   pool as above (the 2x2 output tile is the pooling window). Computes tiles [tbegin, tend) of the
+   n x (h - 2) / 2 x (w - 2) / 2 tiles (pooled positions when pooling). */
 void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
                         const float *u, const float *bias, const float *slopes, int coutp, int act,
                         float *out, long outImg, int outW, int outPad, int pool, long n,
-                        float *vbuf, float *mbuf, int chunk, const float *zeros);
+                        float *vbuf, float *mbuf, int chunk, const float *zeros, long tbegin, long tend);
 
 /* Max pooling (window k, stride s, windows clipped at the border) of n images [h][w][cs] into
    the interior of zero-bordered [..][outW][cs] maps (as fercls_conv_nhwc writes). */
