@@ -61,7 +61,9 @@ public struct ChannelsLastNetwork: Sendable {
     }
 
     /// Most Winograd tiles transformed and multiplied at a time (V and M stay in L2); a multiple of 8.
-    public var winogradChunk = 64 {
+    /// Each chunk streams all of the layer's U (fernet's last 6x6 layer: 2.4 MB), so 72 = the tiles
+    /// of that layer for a group of 8 images.
+    public var winogradChunk = 72 {
         didSet { winogradChunk = max(8, (winogradChunk + 7) / 8 * 8) }
     }
 
@@ -201,7 +203,7 @@ public struct ChannelsLastNetwork: Sendable {
 
     /// U = G g G^T for every (input, output) channel pair, G = [[1, 0, 0], [1/2, 1/2, 1/2],
     /// [1/2, -1/2, 1/2], [0, 0, 1]] (computed in Double).
-    private static func winograd(_ c: Conv2D, cs: Int, coutp: Int, pool: Bool) -> WinogradConv {
+    static func winograd(_ c: Conv2D, cs: Int, coutp: Int, pool: Bool) -> WinogradConv {
         let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
         let cin = c.inChannels
         var u = [Float](repeating: 0, count: 16 * cs * coutp)
@@ -283,9 +285,9 @@ public struct ChannelsLastNetwork: Sendable {
                 guard let s = src.baseAddress, let d = dst.baseAddress else { return }
                 let sp = SendableBox(s), dp = SharedPointer(base: d)
                 if n == 1 {
-                    // One image: each layer's pixels (tiles) are spread over the cores instead.
+                    // One image: the direct convolutions' pixels are spread over the cores instead.
                     let parts = Threads.cores
-                    withScratch(group: n, parts: parts) { scratch, layout in
+                    withScratch(group: n) { scratch, layout in
                         runGroup(sp.value, count: n, scratch: scratch, layout: layout, into: dp.base, parts: parts)
                     }
                     return
@@ -297,7 +299,7 @@ public struct ChannelsLastNetwork: Sendable {
                 let groups = (n + g - 1) / g
                 let next = WorkCounter()
                 Threads.forEach(count: min(Threads.cores, groups)) { _ in
-                    withScratch(group: g, parts: 1) { scratch, layout in
+                    withScratch(group: g) { scratch, layout in
                         while let k = next.take(below: groups) {
                             let start = k * g, count = min(g, n - start)
                             runGroup(sp.value + start * perImage, count: count, scratch: scratch, layout: layout,
@@ -315,8 +317,8 @@ public struct ChannelsLastNetwork: Sendable {
         /// One per map, then two feature buffers.
         var maps: [Int] = []
         var features: (Int, Int) = (0, 0)
-        /// Winograd V and M planes, one pair per part a layer is split into.
-        var v: [Int] = [], m: [Int] = []
+        /// Winograd V and M planes.
+        var v = 0, m = 0
         /// A row of zeros (the Winograd products' bias).
         var zeros = 0
         var total = 0
@@ -324,7 +326,7 @@ public struct ChannelsLastNetwork: Sendable {
 
     /// Runs `body` with one zeroed allocation holding every buffer for `group` images (map
     /// borders are never written, so they stay 0 from group to group).
-    private func withScratch(group g: Int, parts: Int, _ body: (UnsafeMutablePointer<Float>, ScratchLayout) -> Void) {
+    private func withScratch(group g: Int, _ body: (UnsafeMutablePointer<Float>, ScratchLayout) -> Void) {
         var l = ScratchLayout()
         func take(_ n: Int) -> Int { defer { l.total += n + 16 }; return l.total }
         for m in maps { l.maps.append(take(g * m.floats)) }
@@ -336,10 +338,8 @@ public struct ChannelsLastNetwork: Sendable {
             mFloats = max(mFloats, 16 * winogradChunk * c.coutp)
             zeros = max(zeros, c.coutp)
         }
-        for _ in 0..<(vFloats > 0 ? parts : 0) {
-            l.v.append(take(vFloats))
-            l.m.append(take(mFloats))
-        }
+        l.v = take(vFloats)
+        l.m = take(mFloats)
         l.zeros = take(zeros)
         var scratch = [Float](repeating: 0, count: l.total)
         scratch.withUnsafeMutableBufferPointer { sb in
@@ -348,8 +348,8 @@ public struct ChannelsLastNetwork: Sendable {
         }
     }
 
-    /// `g` images through the chain; with `parts` > 1 each large layer is split into that many
-    /// pixel (tile) ranges run in parallel.
+    /// `g` images through the chain; with `parts` > 1 each large direct convolution is split into
+    /// pixel ranges run in parallel.
     private func runGroup(_ x: UnsafePointer<Float>, count g: Int, scratch: UnsafeMutablePointer<Float>, layout: ScratchLayout,
                           into y: UnsafeMutablePointer<Float>, parts: Int) {
         let parallelPixels = parts > 1
@@ -394,27 +394,17 @@ public struct ChannelsLastNetwork: Sendable {
                     }
                 }
             case .winograd(let c):
+                // Not split over the cores for one image: measured slower (per image and per
+                // CPU-second) than one core doing all the tiles with U streamed once.
                 let z = scratch + layout.zeros, tiles = g * (a.paddedRows - 2) * (a.paddedCols - 2) / 4
-                let macs = tiles * 16 * c.cs * c.coutp
-                let split = parallelPixels && macs >= 2_000_000 ? min(parts, max(1, tiles / 4)) : 1
-                let vs = SendableBox(layout.v.map { scratch + $0 }), ms = SendableBox(layout.m.map { scratch + $0 })
+                let v = scratch + layout.v, m = scratch + layout.m
                 c.u.withUnsafeBufferPointer { ub in
                     c.bias.withUnsafeBufferPointer { bb in
                         c.slopes.withUnsafeBufferPointer { slb in
                             guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = slb.baseAddress else { return }
-                            let body = { (part: Int) in
-                                let t0 = tiles * part / split, t1 = tiles * (part + 1) / split
-                                fercls_winograd3x3(src, a.floats, Int32(a.paddedRows), Int32(a.paddedCols), Int32(c.cs), up, bp, sp,
-                                                   Int32(c.coutp), c.act, dst, b.floats, Int32(b.paddedCols), Int32(b.pad),
-                                                   c.pool ? 1 : 0, g, vs.value[part], ms.value[part], Int32(winogradChunk), z,
-                                                   t0, t1)
-                            }
-                            if split > 1 {
-                                let box = SendableBox(body)
-                                Threads.forEach(count: split) { box.value($0) }
-                            } else {
-                                body(0)
-                            }
+                            fercls_winograd3x3(src, a.floats, Int32(a.paddedRows), Int32(a.paddedCols), Int32(c.cs), up, bp, sp,
+                                               Int32(c.coutp), c.act, dst, b.floats, Int32(b.paddedCols), Int32(b.pad),
+                                               c.pool ? 1 : 0, g, v, m, Int32(winogradChunk), z, 0, tiles)
                         }
                     }
                 }

@@ -131,3 +131,41 @@ final class ChannelsLastNetworkTests: XCTestCase {
         XCTAssertThrowsError(try net.forward(Tensor(shape: [2, 1, 8, 9])))
     }
 }
+
+import CKernels
+
+extension ChannelsLastNetworkTests {
+    /// The Winograd kernel called on tile ranges (as a caller splitting a layer would), with small
+    /// chunks, against the direct kernel on the same zero-bordered map.
+    func testWinogradTileRangesMatchDirect() throws {
+        var rng = LCG(state: 33)
+        let (n, h, w, cin, cs, cout, coutp) = (3, 8, 6, 20, 32, 40, 48)
+        let conv = try conv(&rng, cin, cout, k: 3, pad: 1, .prelu([0.3]))
+        let wino = ChannelsLastNetwork.winograd(conv, cs: cs, coutp: coutp, pool: false)
+        let hp = h + 2, wp = w + 2, inImg = hp * wp * cs, outImg = hp * wp * coutp
+        var x = [Float](repeating: 0, count: n * inImg + 16)
+        for b in 0..<n { for y in 1...h { for xx in 1...w { for c in 0..<cin {
+            x[b * inImg + (y * wp + xx) * cs + c] = rng.next()
+        }}}}
+        // Direct reference: weights packed [3][3][cin][coutp].
+        var packed = [Float](repeating: 0, count: 9 * cin * coutp), bias = [Float](repeating: 0, count: coutp)
+        for o in 0..<cout {
+            bias[o] = conv.bias[o]
+            for c in 0..<cin { for k in 0..<9 { packed[(k * cin + c) * coutp + o] = conv.weight[(o * cin + c) * 9 + k] } }
+        }
+        let slopes = [Float](repeating: 0.3, count: coutp), zeros = [Float](repeating: 0, count: coutp)
+        var want = [Float](repeating: -7, count: n * outImg), got = want
+        fercls_conv_nhwc(x, inImg, Int32(hp), Int32(wp), Int32(cs), Int32(cin), packed, bias, slopes, Int32(coutp), 3, 3,
+                         Int32(NN_ACT_PRELU), &want, outImg, Int32(wp), 1, 0, 0, n * h * w)
+        let tiles = n * h * w / 4, chunk = 8
+        var v = [Float](repeating: 0, count: 16 * chunk * cs), m = [Float](repeating: 0, count: 16 * chunk * coutp)
+        for (t0, t1) in [(0, 5), (5, 23), (23, tiles)] {
+            fercls_winograd3x3(x, inImg, Int32(hp), Int32(wp), Int32(cs), wino.u, wino.bias, wino.slopes, Int32(coutp), wino.act,
+                               &got, outImg, Int32(wp), 1, 0, n, &v, &m, Int32(chunk), zeros, t0, t1)
+        }
+        var worst: Float = 0
+        for i in want.indices { worst = max(worst, abs(want[i] - got[i])) }
+        XCTAssertLessThan(worst, 1e-4, "max difference \(worst)")
+        XCTAssertEqual(got[0], -7, "the border is not written")
+    }
+}
