@@ -39,6 +39,17 @@ void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s,
 void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
 
+/* 3x3 valid stride-1 convolution by Winograd F(2x2, 3x3), same contract as nn_conv2d_direct
+   for kh = kw = 3 but needing no slack after the input: in [cin][h][w], out [cout][h-2][w-2].
+   u holds nn_wino3x3_packed_size floats filled once by nn_wino3x3_pack from weight
+   [cout][cin][3][3]; scratch holds nn_wino3x3_scratch_size(cin) floats (one per thread).
+   Results match the direct kernel to float rounding, not bit for bit. */
+long nn_wino3x3_packed_size(int cin, int cout);
+long nn_wino3x3_scratch_size(int cin);
+void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u);
+void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                int act, const float *slopes, int nslopes, float *scratch, float *out);
+
 /* Area resampling (adaptive average pooling) of the region (x0, y0, w, h) of an RGB image to
    outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
    UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as

@@ -1,0 +1,183 @@
+/* ---- Winograd F(2x2, 3x3) for planar 3x3 valid stride-1 convolutions (P-Net's conv2 / conv3) ----
+   A 2x2 output tile costs 16 multiply-adds per (input, output) channel pair instead of 36; the
+   transforms are additions only and are shared across all output (input) channels.
+
+   Tiles along x sit in the vector lanes: a group is 16 or 32 tiles (32 or 64 output columns) of
+   one tile row (2 output rows). Per group: input transform of every input channel into V (L1),
+   then per block of 8 output channels 16 independent small products M[xi] = U[xi] V[xi]
+   (weights broadcast, 8 channels x 2 tile vectors of accumulators, the same register shape as
+   the direct kernel), then the output transform, bias, activation and stores. Groups that would
+   read past the map (the last columns, the last row of an odd height) are staged into a
+   zero-padded copy, so the kernel needs no slack after its input and writes nothing outside
+   its output. */
+#include "ckernels.h"
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef float vacc __attribute__((vector_size(64)));
+
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* Tiles per group at most (two vectors), and the staged row width: a group reads columns
+   [x0, x0 + 2 * tiles + 2) and its loads overshoot to x0 + 2 * tiles + 2 at most. */
+#define WT 32
+#define STAGE_W 80
+/* Output channels per register block; the packed weights are padded to a multiple of it. */
+#define KB 8
+
+static inline __attribute__((always_inline)) vacc ld(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+static inline __attribute__((always_inline)) void st(float *p, vacc v) { memcpy(p, &v, sizeof v); }
+
+long nn_wino3x3_packed_size(int cin, int cout) { return (long)(cout + KB - 1) / KB * KB * cin * 16; }
+
+long nn_wino3x3_scratch_size(int cin) { return 16L * cin * WT + 16L * KB * WT + (long)cin * 4 * STAGE_W; }
+
+void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u) {
+    const int blocks = (cout + KB - 1) / KB;
+    memset(u, 0, sizeof(float) * nn_wino3x3_packed_size(cin, cout));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            const float *g = weight + ((long)co * cin + c) * 9;
+            /* G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], in double so the only
+               rounding is the final one. */
+            double t[4][3];
+            for (int k = 0; k < 3; k++) {
+                double a = g[k], b = g[3 + k], d = g[6 + k];
+                t[0][k] = a; t[1][k] = 0.5 * (a + b + d); t[2][k] = 0.5 * (a - b + d); t[3][k] = d;
+            }
+            for (int i = 0; i < 4; i++) {
+                double r[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]), 0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+                for (int j = 0; j < 4; j++)
+                    u[(((long)(co / KB) * 16 + i * 4 + j) * cin + c) * KB + co % KB] = (float)r[j];
+            }
+        }
+}
+
+/* B^T d B for NV vectors of 16 tiles of one input channel; rows r of the 4-row window start at
+   src + r * rs. Even and odd columns are split with two-source permutes, so each lane holds one
+   tile's four columns. */
+static inline __attribute__((always_inline)) void input_tf(const float *src, long rs, int nv, float *v, long xstride) {
+    for (int q = 0; q < nv; q++) {
+        vacc t[4][4];
+        for (int r = 0; r < 4; r++) {
+            const float *p = src + r * rs + 32 * q;
+            vacc a = ld(p), b = ld(p + 16), a2 = ld(p + 2), b2 = ld(p + 18);
+            vacc c0 = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            vacc c1 = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            vacc c2 = __builtin_shufflevector(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            vacc c3 = __builtin_shufflevector(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            t[r][0] = c0 - c2; t[r][1] = c1 + c2; t[r][2] = c2 - c1; t[r][3] = c1 - c3;
+        }
+        for (int j = 0; j < 4; j++) {
+            st(v + (0 * 4 + j) * xstride + 16 * q, t[0][j] - t[2][j]);
+            st(v + (1 * 4 + j) * xstride + 16 * q, t[1][j] + t[2][j]);
+            st(v + (2 * 4 + j) * xstride + 16 * q, t[2][j] - t[1][j]);
+            st(v + (3 * 4 + j) * xstride + 16 * q, t[1][j] - t[3][j]);
+        }
+    }
+}
+
+/* M[xi][j] = sum_c U[xi][c][j] V[xi][c] for the KB channels of one block, NV tile vectors. */
+static inline __attribute__((always_inline)) void products(const float *ub, const float *v, int cin, int nv, float *m) {
+    for (int xi = 0; xi < 16; xi++) {
+        const float *uw = ub + (long)xi * cin * KB, *vx = v + (long)xi * cin * WT;
+        float *mx = m + xi * KB * WT;
+        if (nv == 2) {
+            vacc a0[KB], a1[KB];
+            for (int j = 0; j < KB; j++) { a0[j] = (vacc){0}; a1[j] = a0[j]; }
+            for (int c = 0; c < cin; c++) {
+                vacc x0 = ld(vx + c * WT), x1 = ld(vx + c * WT + 16);
+                for (int j = 0; j < KB; j++) { float w = uw[c * KB + j]; a0[j] += x0 * w; a1[j] += x1 * w; }
+            }
+            for (int j = 0; j < KB; j++) { st(mx + j * WT, a0[j]); st(mx + j * WT + 16, a1[j]); }
+        } else {
+            vacc a0[KB];
+            for (int j = 0; j < KB; j++) a0[j] = (vacc){0};
+            for (int c = 0; c < cin; c++) {
+                vacc x0 = ld(vx + c * WT);
+                for (int j = 0; j < KB; j++) a0[j] += x0 * uw[c * KB + j];
+            }
+            for (int j = 0; j < KB; j++) st(mx + j * WT, a0[j]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) vacc act_v(vacc v, int act, float slope) {
+    vacc z = {0};
+    if (act == NN_ACT_RELU) return __builtin_elementwise_max(v, z);
+    if (act == NN_ACT_PRELU) return __builtin_elementwise_max(v, z) + __builtin_elementwise_min(v, z) * slope;
+    return v;
+}
+
+/* Even and odd output columns back into pixel order: 32 contiguous outputs, n of them kept. */
+static inline __attribute__((always_inline)) void store_pair(float *dst, vacc e, vacc o, int n) {
+    vacc lo = __builtin_shufflevector(e, o, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    vacc hi = __builtin_shufflevector(e, o, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    if (n >= 32) { st(dst, lo); st(dst + 16, hi); return; }
+    float tmp[32];
+    st(tmp, lo); st(tmp + 16, hi);
+    for (int i = 0; i < n; i++) dst[i] = tmp[i];
+}
+
+/* A^T M A, bias, activation, stores for the channels of one block: rows oy (and oy + 1 when
+   two) from column x0, ncols of them. */
+static inline __attribute__((always_inline)) void output_tf(const float *m, int nv, int co0, int cout, const float *bias,
+                                                          int act, const float *slopes, int nslopes, float *out, int oh,
+                                                          int ow, int oy, int rows, int x0, int ncols) {
+    for (int j = 0; j < KB && co0 + j < cout; j++) {
+        const int co = co0 + j;
+        const float b = bias[co], s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
+        float *o0 = out + ((long)co * oh + oy) * ow + x0;
+        for (int q = 0; q < nv; q++) {
+            const float *mq = m + j * WT + 16 * q;
+            vacc q0[4], q1[4];
+            for (int c = 0; c < 4; c++) {
+                vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
+                vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
+                q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+            }
+            int n = ncols - 32 * q;
+            if (n <= 0) break;
+            vacc y00 = act_v(q0[0] + q0[1] + q0[2] + b, act, s), y01 = act_v(q0[1] - q0[2] - q0[3] + b, act, s);
+            store_pair(o0 + 32 * q, y00, y01, n);
+            if (rows == 2) {
+                vacc y10 = act_v(q1[0] + q1[1] + q1[2] + b, act, s), y11 = act_v(q1[1] - q1[2] - q1[3] + b, act, s);
+                store_pair(o0 + ow + 32 * q, y10, y11, n);
+            }
+        }
+    }
+}
+
+CLONES
+void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                int act, const float *slopes, int nslopes, float *scratch, float *out) {
+    const int oh = h - 2, ow = w - 2;
+    if (oh <= 0 || ow <= 0) return;
+    float *v = scratch, *m = v + 16L * cin * WT, *stage = m + 16L * KB * WT;
+    const int blocks = (cout + KB - 1) / KB;
+    for (int oy = 0; oy < oh; oy += 2) {
+        const int rows = oy + 1 < oh ? 2 : 1;
+        for (int x0 = 0; x0 < ow; ) {
+            const int left = ow - x0, nv = left > 32 ? 2 : 1, ncols = left < 32 * nv ? left : 32 * nv;
+            if (rows == 2 && ncols == 32 * nv) {
+                for (int c = 0; c < cin; c++)
+                    input_tf(in + ((long)c * h + oy) * w + x0, w, nv, v + c * WT, (long)cin * WT);
+            } else {
+                /* The inputs this group reads that exist, zeros for the rest: the missing row and
+                   columns only feed outputs that are not stored. */
+                const int have = 2 + ncols, inRows = rows + 2;
+                memset(stage, 0, sizeof(float) * cin * 4 * STAGE_W);
+                for (int c = 0; c < cin; c++)
+                    for (int r = 0; r < inRows; r++)
+                        memcpy(stage + (c * 4 + r) * STAGE_W, in + ((long)c * h + oy + r) * w + x0, sizeof(float) * have);
+                for (int c = 0; c < cin; c++)
+                    input_tf(stage + c * 4 * STAGE_W, STAGE_W, nv, v + c * WT, (long)cin * WT);
+            }
+            for (int kb = 0; kb < blocks; kb++) {
+                products(u + (long)kb * 16 * cin * KB, v, cin, nv, m);
+                output_tf(m, nv, kb * KB, cout, bias, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
+            }
+            x0 += ncols;
+        }
+    }
+}
