@@ -6,10 +6,11 @@
    one tile row (2 output rows). Per group: input transform of every input channel into V (L1),
    then per block of 8 output channels 16 independent small products M[xi] = U[xi] V[xi]
    (weights broadcast, 8 channels x 2 tile vectors of accumulators, the same register shape as
-   the direct kernel), then the output transform, bias, activation and stores. Groups that would
-   read past the map (the last columns, the last row of an odd height) are staged into a
-   zero-padded copy, so the kernel needs no slack after its input and writes nothing outside
-   its output. */
+   the direct kernel), then the output transform, activation and stores. The last group of a
+   row and the last tile row of an odd height are moved back to end at the map's edge (some
+   outputs computed twice, to the same values); only maps narrower than a group or one row high
+   are staged into a zero-padded copy. So the kernel reads no slack after its input and writes
+   nothing outside its output. */
 #include "ckernels.h"
 #include <string.h>
 
@@ -77,14 +78,18 @@ static inline __attribute__((always_inline)) void input_tf(const float *src, lon
     }
 }
 
-/* M[xi][j] = sum_c U[xi][c][j] V[xi][c] for the KB channels of one block, NV tile vectors. */
-static inline __attribute__((always_inline)) void products(const float *ub, const float *v, int cin, int nv, float *m) {
+/* M[xi][j] = sum_c U[xi][c][j] V[xi][c] for the KB channels of one block, NV tile vectors.
+   A^T M A adds M[1][1] to all four outputs of a tile, so starting that sum at the bias adds it. */
+static inline __attribute__((always_inline)) void products(const float *ub, const float *v, int cin, int nv,
+                                                         const float *bias, int co0, int cout, float *m) {
+    float b0[KB];
+    for (int j = 0; j < KB; j++) b0[j] = co0 + j < cout ? bias[co0 + j] : 0.0f;
     for (int xi = 0; xi < 16; xi++) {
         const float *uw = ub + (long)xi * cin * KB, *vx = v + (long)xi * cin * WT;
         float *mx = m + xi * KB * WT;
         if (nv == 2) {
             vacc a0[KB], a1[KB];
-            for (int j = 0; j < KB; j++) { a0[j] = (vacc){0}; a1[j] = a0[j]; }
+            for (int j = 0; j < KB; j++) { a0[j] = (vacc){0} + (xi == 5 ? b0[j] : 0.0f); a1[j] = a0[j]; }
             for (int c = 0; c < cin; c++) {
                 vacc x0 = ld(vx + c * WT), x1 = ld(vx + c * WT + 16);
                 for (int j = 0; j < KB; j++) { float w = uw[c * KB + j]; a0[j] += x0 * w; a1[j] += x1 * w; }
@@ -92,7 +97,7 @@ static inline __attribute__((always_inline)) void products(const float *ub, cons
             for (int j = 0; j < KB; j++) { st(mx + j * WT, a0[j]); st(mx + j * WT + 16, a1[j]); }
         } else {
             vacc a0[KB];
-            for (int j = 0; j < KB; j++) a0[j] = (vacc){0};
+            for (int j = 0; j < KB; j++) a0[j] = (vacc){0} + (xi == 5 ? b0[j] : 0.0f);
             for (int c = 0; c < cin; c++) {
                 vacc x0 = ld(vx + c * WT);
                 for (int j = 0; j < KB; j++) a0[j] += x0 * uw[c * KB + j];
@@ -105,7 +110,12 @@ static inline __attribute__((always_inline)) void products(const float *ub, cons
 static inline __attribute__((always_inline)) vacc act_v(vacc v, int act, float slope) {
     vacc z = {0};
     if (act == NN_ACT_RELU) return __builtin_elementwise_max(v, z);
-    if (act == NN_ACT_PRELU) return __builtin_elementwise_max(v, z) + __builtin_elementwise_min(v, z) * slope;
+    /* A compare into a mask and a masked multiply, one operation fewer than max + min * slope. */
+    if (act == NN_ACT_PRELU) {
+        typedef int vi __attribute__((vector_size(64)));
+        vi neg = v < z, a = (vi)v, b = (vi)(v * slope);
+        return (vacc)((b & neg) | (a & ~neg));
+    }
     return v;
 }
 
@@ -121,12 +131,11 @@ static inline __attribute__((always_inline)) void store_pair(float *dst, vacc e,
 
 /* A^T M A, bias, activation, stores for the channels of one block: rows oy (and oy + 1 when
    two) from column x0, ncols of them. */
-static inline __attribute__((always_inline)) void output_tf(const float *m, int nv, int co0, int cout, const float *bias,
-                                                          int act, const float *slopes, int nslopes, float *out, int oh,
+static inline __attribute__((always_inline)) void output_tf(const float *m, int nv, int co0, int cout, int act, const float *slopes, int nslopes, float *out, int oh,
                                                           int ow, int oy, int rows, int x0, int ncols) {
     for (int j = 0; j < KB && co0 + j < cout; j++) {
         const int co = co0 + j;
-        const float b = bias[co], s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
+        const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
         float *o0 = out + ((long)co * oh + oy) * ow + x0;
         for (int q = 0; q < nv; q++) {
             const float *mq = m + j * WT + 16 * q;
@@ -138,10 +147,10 @@ static inline __attribute__((always_inline)) void output_tf(const float *m, int 
             }
             int n = ncols - 32 * q;
             if (n <= 0) break;
-            vacc y00 = act_v(q0[0] + q0[1] + q0[2] + b, act, s), y01 = act_v(q0[1] - q0[2] - q0[3] + b, act, s);
+            vacc y00 = act_v(q0[0] + q0[1] + q0[2], act, s), y01 = act_v(q0[1] - q0[2] - q0[3], act, s);
             store_pair(o0 + 32 * q, y00, y01, n);
             if (rows == 2) {
-                vacc y10 = act_v(q1[0] + q1[1] + q1[2] + b, act, s), y11 = act_v(q1[1] - q1[2] - q1[3] + b, act, s);
+                vacc y10 = act_v(q1[0] + q1[1] + q1[2], act, s), y11 = act_v(q1[1] - q1[2] - q1[3], act, s);
                 store_pair(o0 + ow + 32 * q, y10, y11, n);
             }
         }
@@ -155,16 +164,21 @@ void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const fl
     if (oh <= 0 || ow <= 0) return;
     float *v = scratch, *m = v + 16L * cin * WT, *stage = m + 16L * KB * WT;
     const int blocks = (cout + KB - 1) / KB;
-    for (int oy = 0; oy < oh; oy += 2) {
-        const int rows = oy + 1 < oh ? 2 : 1;
-        for (int x0 = 0; x0 < ow; ) {
-            const int left = ow - x0, nv = left > 32 ? 2 : 1, ncols = left < 32 * nv ? left : 32 * nv;
-            if (rows == 2 && ncols == 32 * nv) {
+    for (int ty = 0; ty < oh; ty += 2) {
+        /* An odd last row is done by moving its tile row up one: the row above is computed
+           twice, to the same values, and all loads stay inside the map. */
+        const int oy = ty + 1 < oh || oh < 2 ? ty : oh - 2, rows = oy + 1 < oh ? 2 : 1;
+        for (int gx = 0; gx < ow; ) {
+            /* Likewise the last group of a row ends at the map's right edge and overlaps the
+               previous one, unless the whole row is narrower than a group. */
+            const int left = ow - gx, nv = left > 32 ? 2 : 1, span = 32 * nv;
+            const int x0 = ow >= span && left < span ? ow - span : gx, ncols = ow - x0 < span ? ow - x0 : span;
+            if (rows == 2 && ncols == span) {
                 for (int c = 0; c < cin; c++)
                     input_tf(in + ((long)c * h + oy) * w + x0, w, nv, v + c * WT, (long)cin * WT);
             } else {
-                /* The inputs this group reads that exist, zeros for the rest: the missing row and
-                   columns only feed outputs that are not stored. */
+                /* Maps smaller than one group: the inputs that exist, zeros for the rest (the
+                   missing row and columns only feed outputs that are not stored). */
                 const int have = 2 + ncols, inRows = rows + 2;
                 memset(stage, 0, sizeof(float) * cin * 4 * STAGE_W);
                 for (int c = 0; c < cin; c++)
@@ -174,10 +188,10 @@ void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const fl
                     input_tf(stage + c * 4 * STAGE_W, STAGE_W, nv, v + c * WT, (long)cin * WT);
             }
             for (int kb = 0; kb < blocks; kb++) {
-                products(u + (long)kb * 16 * cin * KB, v, cin, nv, m);
-                output_tf(m, nv, kb * KB, cout, bias, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
+                products(u + (long)kb * 16 * cin * KB, v, cin, nv, bias, kb * KB, cout, m);
+                output_tf(m, nv, kb * KB, cout, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
             }
-            x0 += ncols;
+            gx = x0 + ncols;
         }
     }
 }
