@@ -33,24 +33,29 @@ long nn_wino3x3_packed_size(int cin, int cout) { return (long)(cout + KB - 1) / 
 
 long nn_wino3x3_scratch_size(int cin) { return 16L * cin * WT + 16L * KB * WT + (long)cin * 4 * STAGE_W; }
 
+/* G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] for one 3x3 kernel, in double so the only
+   rounding is the final one. */
+static void kernel_tf(const float *g, float r[16]) {
+    double t[4][3];
+    for (int k = 0; k < 3; k++) {
+        double a = g[k], b = g[3 + k], d = g[6 + k];
+        t[0][k] = a; t[1][k] = 0.5 * (a + b + d); t[2][k] = 0.5 * (a - b + d); t[3][k] = d;
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i * 4 + 0] = (float)t[i][0];
+        r[i * 4 + 1] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+        r[i * 4 + 2] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+        r[i * 4 + 3] = (float)t[i][2];
+    }
+}
+
 void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u) {
-    const int blocks = (cout + KB - 1) / KB;
     memset(u, 0, sizeof(float) * nn_wino3x3_packed_size(cin, cout));
     for (int co = 0; co < cout; co++)
         for (int c = 0; c < cin; c++) {
-            const float *g = weight + ((long)co * cin + c) * 9;
-            /* G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], in double so the only
-               rounding is the final one. */
-            double t[4][3];
-            for (int k = 0; k < 3; k++) {
-                double a = g[k], b = g[3 + k], d = g[6 + k];
-                t[0][k] = a; t[1][k] = 0.5 * (a + b + d); t[2][k] = 0.5 * (a - b + d); t[3][k] = d;
-            }
-            for (int i = 0; i < 4; i++) {
-                double r[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]), 0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-                for (int j = 0; j < 4; j++)
-                    u[(((long)(co / KB) * 16 + i * 4 + j) * cin + c) * KB + co % KB] = (float)r[j];
-            }
+            float r[16];
+            kernel_tf(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 16; xi++) u[(((long)(co / KB) * 16 + xi) * cin + c) * KB + co % KB] = r[xi];
         }
 }
 
@@ -194,4 +199,140 @@ void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const fl
             gx = x0 + ncols;
         }
     }
+}
+
+/* ---- The same transform for channels-last maps (O-Net's crops) ----
+   Channels are already in the vector lanes, so both transforms are plain vector additions over
+   a tile's 16 pixels. Tiles of all images are numbered in one sequence and taken CT at a time:
+   transform into V [16][CT][cin], then per xi a small product V[xi] U[xi] with CT tiles x 64
+   output channels in registers (the nn_conv_nhwc register shape), then the output transform. */
+#define CT 12
+#define NHWC_MAXC 64
+
+long nn_wino3x3_nhwc_packed_size(int cin, int coutp) { return 16L * cin * coutp; }
+
+void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
+    memset(u, 0, sizeof(float) * nn_wino3x3_nhwc_packed_size(cin, coutp));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            float r[16];
+            kernel_tf(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 16; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
+        }
+}
+
+/* Tile t's image and the origin of its 4x4 window: the nominal origin (2 ty, 2 tx), moved back to
+   end at the map's edge when the output size is odd. */
+static inline void tile_pos(long t, int th, int tw, int oh, int ow, long *img, int *ny, int *nx, int *oy, int *ox) {
+    long per = (long)th * tw, r = t % per;
+    *img = t / per;
+    *ny = 2 * (int)(r / tw); *nx = 2 * (int)(r % tw);
+    *oy = *ny < oh - 2 ? *ny : oh - 2;
+    *ox = *nx < ow - 2 ? *nx : ow - 2;
+}
+
+/* The register block's vector count a compile-time constant, so the accumulators stay in registers. */
+#define NHWC_PRODUCTS(NQ)                                                                        \
+static inline __attribute__((always_inline)) void nhwc_products_##NQ(const float *u, const float *v, float *m, \
+                                                                     int cin, const float *bias) { \
+    for (int xi = 0; xi < 16; xi++) {                                                           \
+        const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
+        for (int p0 = 0; p0 < CT; p0 += 6) {                                                    \
+            vacc acc[6][NQ];                                                                    \
+            for (int q = 0; q < NQ; q++) {                                                      \
+                vacc b0 = xi == 5 ? ld(bias + 16 * q) : (vacc){0};                             \
+                for (int p = 0; p < 6; p++) acc[p][q] = b0;                                     \
+            }                                                                                   \
+            const float *vx = v + ((long)xi * CT + p0) * cin;                                   \
+            for (int c = 0; c < cin; c++) {                                                     \
+                vacc wv[NQ];                                                                    \
+                for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
+                for (int p = 0; p < 6; p++) {                                                   \
+                    float x = vx[p * cin + c];                                                  \
+                    for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
+                }                                                                               \
+            }                                                                                   \
+            for (int p = 0; p < 6; p++)                                                         \
+                for (int q = 0; q < NQ; q++) st(m + ((xi * CT + p0 + p) * 64) + 16 * q, acc[p][q]); \
+        }                                                                                       \
+    }                                                                                           \
+}
+NHWC_PRODUCTS(4)
+NHWC_PRODUCTS(3)
+NHWC_PRODUCTS(2)
+NHWC_PRODUCTS(1)
+
+/* One group of up to CT tiles starting at tile c0 (a separate inlined function: vector values
+   passed directly inside a multi-versioned function's body are refused for the AVX2 clone). */
+static inline __attribute__((always_inline)) void nhwc_group(const float *in, int h, int w, int cs, int cin,
+                                                           const float *u, const float *bias, const float *slopes,
+                                                           int coutp, int act, float *out, long c0, long t1,
+                                                           float *v, float *m) {
+    const int oh = h - 2, ow = w - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
+    {
+        const int nt = t1 - c0 < CT ? (int)(t1 - c0) : CT;
+        /* Input transform; slots past the last tile repeat it, so the products need no edge case. */
+        for (int p = 0; p < CT; p++) {
+            long img; int ny, nx, oy, ox;
+            tile_pos(c0 + (p < nt ? p : nt - 1), th, tw, oh, ow, &img, &ny, &nx, &oy, &ox);
+            const float *base = in + (((long)img * h + oy) * w + ox) * cs;
+            for (int cv = 0; cv < cin; cv += 16) {
+                vacc t[4][4];
+                for (int r = 0; r < 4; r++) {
+                    const float *row = base + (long)r * w * cs + cv;
+                    vacc d0 = ld(row), d1 = ld(row + cs), d2 = ld(row + 2 * cs), d3 = ld(row + 3 * cs);
+                    t[r][0] = d0 - d2; t[r][1] = d1 + d2; t[r][2] = d2 - d1; t[r][3] = d1 - d3;
+                }
+                for (int j = 0; j < 4; j++) {
+                    st(v + ((0 * 4 + j) * CT + p) * cin + cv, t[0][j] - t[2][j]);
+                    st(v + ((1 * 4 + j) * CT + p) * cin + cv, t[1][j] + t[2][j]);
+                    st(v + ((2 * 4 + j) * CT + p) * cin + cv, t[2][j] - t[1][j]);
+                    st(v + ((3 * 4 + j) * CT + p) * cin + cv, t[1][j] - t[3][j]);
+                }
+            }
+        }
+        /* Products: 6 tiles x up to 4 vectors of output channels per register block; M[1][1]
+           starts at the bias (A^T M A adds it to all four outputs). */
+        switch (coutp) {
+        case 64: nhwc_products_4(u, v, m, cin, bias); break;
+        case 48: nhwc_products_3(u, v, m, cin, bias); break;
+        case 32: nhwc_products_2(u, v, m, cin, bias); break;
+        default: nhwc_products_1(u, v, m, cin, bias); break;
+        }
+        /* Output transform; a moved-back tile stores only the outputs past its nominal origin, so
+           every output is written once (tiles of one map may be split between threads). */
+        for (int p = 0; p < nt; p++) {
+            long img; int ny, nx, oy, ox;
+            tile_pos(c0 + p, th, tw, oh, ow, &img, &ny, &nx, &oy, &ox);
+            for (int q = 0; q < coutp / 16; q++) {
+                vacc q0[4], q1[4];
+                for (int c = 0; c < 4; c++) {
+                    const float *mp = m + ((long)p * 64) + 16 * q;
+                    vacc m0 = ld(mp + (0 * 4 + c) * CT * 64), m1 = ld(mp + (1 * 4 + c) * CT * 64);
+                    vacc m2 = ld(mp + (2 * 4 + c) * CT * 64), m3 = ld(mp + (3 * 4 + c) * CT * 64);
+                    q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+                }
+                vacc y[2][2] = {{q0[0] + q0[1] + q0[2], q0[1] - q0[2] - q0[3]},
+                                {q1[0] + q1[1] + q1[2], q1[1] - q1[2] - q1[3]}};
+                vacc sl = act == NN_ACT_PRELU ? ld(slopes + 16 * q) : (vacc){0}, z = {0};
+                for (int r = 0; r < 2; r++)
+                    for (int s2 = 0; s2 < 2; s2++) {
+                        if (oy + r < ny || ox + s2 < nx) continue;
+                        vacc val = y[r][s2];
+                        if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
+                            val = __builtin_elementwise_max(val, z) + __builtin_elementwise_min(val, z) * sl;
+                        st(out + (((long)img * oh + oy + r) * ow + ox + s2) * coutp + 16 * q, val);
+                    }
+            }
+        }
+    }
+}
+
+CLONES
+void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
+    if (h < 4 || w < 4 || cin % 16 || cin > NHWC_MAXC || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+    float v[16 * CT * NHWC_MAXC] __attribute__((aligned(64)));
+    float m[16 * CT * 64] __attribute__((aligned(64)));
+    for (long c0 = t0; c0 < t1; c0 += CT) nhwc_group(in, h, w, cs, cin, u, bias, slopes, coutp, act, out, c0, t1, v, m);
 }

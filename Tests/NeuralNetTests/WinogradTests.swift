@@ -78,4 +78,42 @@ final class WinogradTests: XCTestCase {
         let five = try Conv2D(weight: rng.tensor([4, 2, 5, 5]))
         XCTAssertThrowsError(try Winograd3x3(five))
     }
+
+    /// Channels-last Winograd (O-Net's conv2 path) against the direct channels-last kernel:
+    /// odd and even map sizes (moved-back last tiles), padded channel strides, output channels
+    /// padded to 64, and batches big enough to be split over threads mid-image.
+    func testChannelsLastMatchesDirect() throws {
+        var rng = LCG(state: 13)
+        // (n, cin, channel stride, h, w, cout)
+        for (n, cin, cs, h, w, cout) in [(9, 32, 32, 23, 23, 64), (3, 64, 64, 10, 10, 64), (2, 16, 20, 4, 4, 64),
+                                         (5, 32, 48, 5, 7, 50), (40, 32, 32, 9, 6, 64), (1, 48, 48, 8, 13, 64),
+                                         (6, 28, 32, 11, 11, 48), (2, 10, 16, 7, 8, 40), (3, 16, 16, 6, 6, 16), (4, 20, 32, 9, 9, 32)] {
+            let wt = rng.tensor([cout, cin, 3, 3]), b = rng.tensor([cout])
+            let slopes = (0..<cout).map { Float($0 % 5) * 0.2 }
+            let conv = try Conv2D(weight: wt, bias: b, activation: .prelu(slopes))
+            let direct = try ChannelsLastConv(conv), wino = try ChannelsLastConv(conv, winograd: true)
+            let input = (0..<(n * h * w * cs)).map { _ in rng.next() }
+            let count = n * (h - 2) * (w - 2) * direct.paddedOut
+            var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
+            input.withUnsafeBufferPointer { ip in
+                ref.withUnsafeMutableBufferPointer { rp in
+                    got.withUnsafeMutableBufferPointer { gp in
+                        direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
+                        wino.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
+                    }
+                }
+            }
+            var worst: Float = 0
+            for i in 0..<count {
+                let err = abs(got[i] - ref[i]) / max(1, abs(ref[i]))
+                if !(err <= 1e-4) { XCTFail("n\(n) cin\(cin) \(h)x\(w) cout\(cout): [\(i)] \(got[i]) vs \(ref[i])"); return }
+                worst = max(worst, err)
+            }
+            XCTAssertLessThan(worst, 5e-5, "n\(n) cin\(cin) \(h)x\(w)")
+        }
+        var rng2 = LCG(state: 2)
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([64, 80, 3, 3])), winograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([64, 16, 2, 2])), winograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([128, 32, 3, 3])), winograd: true))
+    }
 }
