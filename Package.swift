@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["Capture", "FaceDetect", "Classifier"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["Capture", "NeuralNet", "FaceDetect", "Classifier"], swiftSettings: fastMath),
         .executableTarget(
             name: "fer-live",
             dependencies: [

@@ -9,24 +9,43 @@ import Capture
 /// The table is UInt32 with wrapping arithmetic: a window sum is exact whenever the true sum is
 /// below 2^32 (any window under 16 million pixels), even though the running totals wrap.
 struct IntegralImage: Sendable {
+    /// Size of the whole frame: crop geometry (clamping, padding) is always in frame pixels.
     let width: Int
     let height: Int
-    /// (height + 1) x (width + 1) x 3, interleaved RGB; row 0 and column 0 are zero.
+    /// The part of the frame the table covers: the whole frame for a full detection, a
+    /// rectangle around the known faces for `refine`, where a full-frame table cost more than
+    /// the two small nets. Window sums inside it are the same integers either way.
+    let originX: Int
+    let originY: Int
+    let tableWidth: Int
+    let tableHeight: Int
+    /// (tableHeight + 1) x (tableWidth + 1) x 3, interleaved RGB; row 0 and column 0 are zero.
     let table: [UInt32]
 
     init(frame: Frame) {
+        self.init(frame: frame, x0: 0, y0: 0, x1: frame.width, y1: frame.height)
+    }
+
+    /// The table of the frame's pixels [x0, x1) x [y0, y1), clamped to the frame.
+    init(frame: Frame, x0: Int, y0: Int, x1: Int, y1: Int) {
         let width = frame.width, height = frame.height
+        let ox = min(max(0, x0), width), oy = min(max(0, y0), height)
+        let tw = max(0, min(width, x1) - ox), th = max(0, min(height, y1) - oy)
         self.width = width
         self.height = height
-        let w1 = width + 1
-        var t = [UInt32](repeating: 0, count: (height + 1) * w1 * 3)
+        originX = ox
+        originY = oy
+        tableWidth = tw
+        tableHeight = th
+        let w1 = tw + 1
+        var t = [UInt32](repeating: 0, count: (th + 1) * w1 * 3)
         frame.pixels.withUnsafeBufferPointer { px in
             t.withUnsafeMutableBufferPointer { tb in
-                for y in 0..<height {
-                    let src = y * frame.stride
+                for y in 0..<th {
+                    let src = (oy + y) * frame.stride + 3 * ox
                     let above = y * w1 * 3, row = (y + 1) * w1 * 3
                     var r: UInt32 = 0, g: UInt32 = 0, b: UInt32 = 0
-                    for x in 0..<width {
+                    for x in 0..<tw {
                         r &+= UInt32(px[src + 3 * x])
                         g &+= UInt32(px[src + 3 * x + 1])
                         b &+= UInt32(px[src + 3 * x + 2])
@@ -39,6 +58,11 @@ struct IntegralImage: Sendable {
             }
         }
         table = t
+    }
+
+    /// Whether the frame rectangle [x0, x1) x [y0, y1) lies inside the table.
+    func covers(x0: Int, y0: Int, x1: Int, y1: Int) -> Bool {
+        x0 >= originX && y0 >= originY && x1 <= originX + tableWidth && y1 <= originY + tableHeight
     }
 
     /// Area-resamples the region (x0, y0, w, h) of the frame to outH x outW, writes output rows
@@ -63,7 +87,7 @@ struct IntegralImage: Sendable {
                     table.withUnsafeBufferPointer { t in
                         guard let tb = t.baseAddress, let cb = cols.baseAddress, let bb = buf.baseAddress,
                               let db = d.baseAddress else { return }
-                        nn_area_resample(tb, 3 * (width + 1), Int32(x0), Int32(y0), Int32(w), Int32(h), Int32(outH), Int32(outW),
+                        nn_area_resample(tb, 3 * (tableWidth + 1), Int32(x0 - originX), Int32(y0 - originY), Int32(w), Int32(h), Int32(outH), Int32(outW),
                                          Int32(rows.lowerBound), Int32(rows.upperBound), interleaved ? 1 : 0, cb, bb, db, dst)
                     }
                 }

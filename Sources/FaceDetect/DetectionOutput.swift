@@ -42,15 +42,29 @@ public enum DetectionBenchmark {
         }
     }
 
-    public static func run(_ detector: some FaceDetecting, frames: [Frame], runs: Int) throws -> Result {
+    /// How the frames are fed to the detector.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// One frame at a time, each spread over the cores (lowest latency per frame).
+        case frame
+        /// Frames in flight, one per core (`MTCNN.detect(in: [Frame])`): the throughput a file
+        /// job gets.
+        case stream
+    }
+
+    public static func run(_ detector: MTCNN, frames: [Frame], runs: Int, mode: Mode = .frame) throws -> Result {
+        func pass() throws -> Int {
+            switch mode {
+            case .frame: return try frames.reduce(0) { $0 + (try detector.detect(in: $1).count) }
+            case .stream: return try detector.detect(in: frames).reduce(0) { $0 + $1.count }
+            }
+        }
         var faces = 0
         for f in frames.prefix(10) { _ = try detector.detect(in: f) }
         var times: [Double] = [], cpu: [Double] = []
         for _ in 0..<max(1, runs) {
-            var found = 0
             let c0 = MTCNN.Timings.processCPU()
             let start = DispatchTime.now().uptimeNanoseconds
-            for f in frames { found += try detector.detect(in: f).count }
+            let found = try pass()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             cpu.append(MTCNN.Timings.processCPU() - c0)
             faces = found

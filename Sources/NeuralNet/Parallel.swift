@@ -7,8 +7,26 @@ import Foundation
 /// (batch items, pyramid scales) over the cores with Dispatch. Two thread pools fighting over two
 /// cores was measurably slower than either alone.
 public enum Threads {
-    /// Cores Dispatch spreads work over.
-    public static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Cores Dispatch spreads work over: 1 inside `serially`.
+    public static var cores: Int { isSerialHere ? 1 : hardwareCores }
+
+    static let hardwareCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    private static let serialKey = "fer-live.threads.serial"
+
+    private static var isSerialHere: Bool { Thread.current.threadDictionary[serialKey] != nil }
+
+    /// Runs `body` with every parallel loop it reaches running inline on this thread. For
+    /// callers that already keep the cores busy with threads of their own (the pipeline's
+    /// stages), where splitting each small step over the cores costs more in wake-ups and
+    /// cache traffic than it gains.
+    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        let dict = Thread.current.threadDictionary
+        if dict[serialKey] != nil { return try body() }
+        dict[serialKey] = true
+        defer { dict.removeObject(forKey: serialKey) }
+        return try body()
+    }
 
     /// Sets OpenBLAS's own thread count (1 by default, see above). Call before heavy work.
     public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }

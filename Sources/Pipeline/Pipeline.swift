@@ -2,6 +2,7 @@ import Capture
 import Classifier
 import FaceDetect
 import Foundation
+import NeuralNet
 
 /// How the pipeline treats a source that produces frames faster than inference consumes them.
 public enum PipelineMode: Sendable {
@@ -20,6 +21,10 @@ public struct PipelineOptions: Sendable {
     /// Up to this many frames' faces go through the classifier as one batch.
     public var batchFrames: Int = 4
     public var tracker = Tracker.Options()
+    /// Whether the detect and classify stages spread each frame's work over the cores (as they
+    /// do outside the pipeline) or run it on their own thread only, leaving the cores to the
+    /// other stages.
+    public var splitFramesOverCores = true
     public init() {}
 }
 
@@ -131,7 +136,7 @@ public final class Pipeline: @unchecked Sendable {
             defer { detected.close() }
             while let item = captured.pop() {
                 if shouldStop && live { break }
-                let faces = try detector.detect(in: item.frame)
+                let faces = try serialIfAsked { try detector.detect(in: item.frame) }
                 if !detected.push(Detected(frame: item.frame, wallTime: item.wallTime, faces: faces)) { break }
             }
         }
@@ -143,7 +148,7 @@ public final class Pipeline: @unchecked Sendable {
                 var batch = [first]
                 while batch.count < options.batchFrames, let more = detected.tryPop() { batch.append(more) }
                 let requests = batch.enumerated().flatMap { (i, d) in d.faces.map { (frame: i, face: $0) } }
-                let scores = requests.isEmpty ? [] : try classifier.classify(requests, in: batch.map(\.frame))
+                let scores = requests.isEmpty ? [] : try serialIfAsked { try classifier.classify(requests, in: batch.map(\.frame)) }
                 var offset = 0
                 for d in batch {
                     let mine = Array(scores[offset..<(offset + d.faces.count)])
@@ -189,6 +194,11 @@ public final class Pipeline: @unchecked Sendable {
         state.unlock()
         if let error { throw error }
         return summary
+    }
+
+    /// Detection and classification split each frame over the cores unless told not to.
+    private func serialIfAsked<T>(_ body: () throws -> T) rethrows -> T {
+        options.splitFramesOverCores ? try body() : try Threads.serially(body)
     }
 
     private func spawn(_ group: DispatchGroup, name: String, _ body: @escaping @Sendable () throws -> Void) {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Capture
 import FaceDetect
 import Foundation
+import NeuralNet
 
 struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,11 +41,21 @@ struct DetectCommand: ParsableCommand {
             }
             defer { if jsonl != "-" { try? out.close() } }
             var frames = 0, faces = 0
-            while maxFrames.map({ frames < $0 }) ?? true, let frame = try source.nextFrame() {
-                let found = try mtcnn.detect(in: frame)
-                out.write(Data((DetectionJSON.line(frame: frame.index, time: frame.time, faces: found) + "\n").utf8))
-                frames += 1
-                faces += found.count
+            // A few frames at a time, one per core (the same faces as one by one, in order).
+            let group = 2 * Threads.cores
+            var done = false
+            while !done {
+                var batch: [Frame] = []
+                while batch.count < group, maxFrames.map({ frames + batch.count < $0 }) ?? true {
+                    guard let frame = try source.nextFrame() else { done = true; break }
+                    batch.append(frame)
+                }
+                if batch.isEmpty { break }
+                for (frame, found) in zip(batch, try mtcnn.detect(in: batch)) {
+                    out.write(Data((DetectionJSON.line(frame: frame.index, time: frame.time, faces: found) + "\n").utf8))
+                    frames += 1
+                    faces += found.count
+                }
             }
             Reporting.printError("fer-live detect: \(frames) frames, \(faces) faces")
         }

@@ -37,6 +37,11 @@ struct PipelineFlags: ParsableArguments {
     @Flag(help: "Average each face's emotions with its mirror image (slower, slightly more accurate).")
     var flip = false
 
+    @Flag(name: .customLong("serial-stages"), help: ArgumentHelp(
+        "Detection and classification each run on their own thread only, instead of splitting every frame over the cores.",
+        visibility: .hidden))
+    var serialStages = false
+
     @Flag(name: .shortAndLong, help: "No progress bar and no summary.")
     var quiet = false
 
@@ -71,6 +76,7 @@ struct PipelineFlags: ParsableArguments {
         options.mode = mode
         options.maxFrames = maxFrames
         options.tracker.smoothingSeconds = smoothing
+        options.splitFramesOverCores = !serialStages
         return options
     }
 }

@@ -39,6 +39,27 @@ void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s,
 void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
 
+/* 3x3 valid stride-1 convolution by Winograd F(2x2, 3x3), same contract as nn_conv2d_direct
+   for kh = kw = 3 but needing no slack after the input: in [cin][h][w], out [cout][h-2][w-2].
+   u holds nn_wino3x3_packed_size floats filled once by nn_wino3x3_pack from weight
+   [cout][cin][3][3]; scratch holds nn_wino3x3_scratch_size(cin) floats (one per thread).
+   Results match the direct kernel to float rounding, not bit for bit. */
+long nn_wino3x3_packed_size(int cin, int cout);
+long nn_wino3x3_scratch_size(int cin);
+void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u);
+void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                int act, const float *slopes, int nslopes, float *scratch, float *out);
+
+/* The same for channels-last maps, as nn_conv_nhwc: n images [h][w][cs] (channels 0..cin-1 read,
+   cin a multiple of 16 and <= 64), output [pixel][coutp], coutp 16, 32, 48 or 64 (zero padding channels),
+   h, w >= 4. Tiles (2x2 outputs) of all images numbered in one sequence, ((h-1)/2) * ((w-1)/2)
+   per image; writes the outputs of tiles [t0, t1), each output once. u from nn_wino3x3_pack_nhwc:
+   [16][cin][coutp]. bias and slopes [coutp]. Uses about 100 KB of stack. */
+long nn_wino3x3_nhwc_packed_size(int cin, int coutp);
+void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
+void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1);
+
 /* Area resampling (adaptive average pooling) of the region (x0, y0, w, h) of an RGB image to
    outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
    UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as

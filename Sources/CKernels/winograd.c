@@ -1,0 +1,338 @@
+/* ---- Winograd F(2x2, 3x3) for planar 3x3 valid stride-1 convolutions (P-Net's conv2 / conv3) ----
+   A 2x2 output tile costs 16 multiply-adds per (input, output) channel pair instead of 36; the
+   transforms are additions only and are shared across all output (input) channels.
+
+   Tiles along x sit in the vector lanes: a group is 16 or 32 tiles (32 or 64 output columns) of
+   one tile row (2 output rows). Per group: input transform of every input channel into V (L1),
+   then per block of 8 output channels 16 independent small products M[xi] = U[xi] V[xi]
+   (weights broadcast, 8 channels x 2 tile vectors of accumulators, the same register shape as
+   the direct kernel), then the output transform, activation and stores. The last group of a
+   row and the last tile row of an odd height are moved back to end at the map's edge (some
+   outputs computed twice, to the same values); only maps narrower than a group or one row high
+   are staged into a zero-padded copy. So the kernel reads no slack after its input and writes
+   nothing outside its output. */
+#include "ckernels.h"
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef float vacc __attribute__((vector_size(64)));
+
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* Tiles per group at most (two vectors), and the staged row width: a group reads columns
+   [x0, x0 + 2 * tiles + 2) and its loads overshoot to x0 + 2 * tiles + 2 at most. */
+#define WT 32
+#define STAGE_W 80
+/* Output channels per register block; the packed weights are padded to a multiple of it. */
+#define KB 8
+
+static inline __attribute__((always_inline)) vacc ld(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+static inline __attribute__((always_inline)) void st(float *p, vacc v) { memcpy(p, &v, sizeof v); }
+
+long nn_wino3x3_packed_size(int cin, int cout) { return (long)(cout + KB - 1) / KB * KB * cin * 16; }
+
+long nn_wino3x3_scratch_size(int cin) { return 16L * cin * WT + 16L * KB * WT + (long)cin * 4 * STAGE_W; }
+
+/* G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] for one 3x3 kernel, in double so the only
+   rounding is the final one. */
+static void kernel_tf(const float *g, float r[16]) {
+    double t[4][3];
+    for (int k = 0; k < 3; k++) {
+        double a = g[k], b = g[3 + k], d = g[6 + k];
+        t[0][k] = a; t[1][k] = 0.5 * (a + b + d); t[2][k] = 0.5 * (a - b + d); t[3][k] = d;
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i * 4 + 0] = (float)t[i][0];
+        r[i * 4 + 1] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+        r[i * 4 + 2] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+        r[i * 4 + 3] = (float)t[i][2];
+    }
+}
+
+void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u) {
+    memset(u, 0, sizeof(float) * nn_wino3x3_packed_size(cin, cout));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            float r[16];
+            kernel_tf(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 16; xi++) u[(((long)(co / KB) * 16 + xi) * cin + c) * KB + co % KB] = r[xi];
+        }
+}
+
+/* B^T d B for NV vectors of 16 tiles of one input channel; rows r of the 4-row window start at
+   src + r * rs. Even and odd columns are split with two-source permutes, so each lane holds one
+   tile's four columns. */
+static inline __attribute__((always_inline)) void input_tf(const float *src, long rs, int nv, float *v, long xstride) {
+    for (int q = 0; q < nv; q++) {
+        vacc t[4][4];
+        for (int r = 0; r < 4; r++) {
+            const float *p = src + r * rs + 32 * q;
+            vacc a = ld(p), b = ld(p + 16), a2 = ld(p + 2), b2 = ld(p + 18);
+            vacc c0 = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            vacc c1 = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            vacc c2 = __builtin_shufflevector(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            vacc c3 = __builtin_shufflevector(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            t[r][0] = c0 - c2; t[r][1] = c1 + c2; t[r][2] = c2 - c1; t[r][3] = c1 - c3;
+        }
+        for (int j = 0; j < 4; j++) {
+            st(v + (0 * 4 + j) * xstride + 16 * q, t[0][j] - t[2][j]);
+            st(v + (1 * 4 + j) * xstride + 16 * q, t[1][j] + t[2][j]);
+            st(v + (2 * 4 + j) * xstride + 16 * q, t[2][j] - t[1][j]);
+            st(v + (3 * 4 + j) * xstride + 16 * q, t[1][j] - t[3][j]);
+        }
+    }
+}
+
+/* M[xi][j] = sum_c U[xi][c][j] V[xi][c] for the KB channels of one block, NV tile vectors.
+   A^T M A adds M[1][1] to all four outputs of a tile, so starting that sum at the bias adds it. */
+static inline __attribute__((always_inline)) void products(const float *ub, const float *v, int cin, int nv,
+                                                         const float *bias, int co0, int cout, float *m) {
+    float b0[KB];
+    for (int j = 0; j < KB; j++) b0[j] = co0 + j < cout ? bias[co0 + j] : 0.0f;
+    for (int xi = 0; xi < 16; xi++) {
+        const float *uw = ub + (long)xi * cin * KB, *vx = v + (long)xi * cin * WT;
+        float *mx = m + xi * KB * WT;
+        if (nv == 2) {
+            vacc a0[KB], a1[KB];
+            for (int j = 0; j < KB; j++) { a0[j] = (vacc){0} + (xi == 5 ? b0[j] : 0.0f); a1[j] = a0[j]; }
+            for (int c = 0; c < cin; c++) {
+                vacc x0 = ld(vx + c * WT), x1 = ld(vx + c * WT + 16);
+                for (int j = 0; j < KB; j++) { float w = uw[c * KB + j]; a0[j] += x0 * w; a1[j] += x1 * w; }
+            }
+            for (int j = 0; j < KB; j++) { st(mx + j * WT, a0[j]); st(mx + j * WT + 16, a1[j]); }
+        } else {
+            vacc a0[KB];
+            for (int j = 0; j < KB; j++) a0[j] = (vacc){0} + (xi == 5 ? b0[j] : 0.0f);
+            for (int c = 0; c < cin; c++) {
+                vacc x0 = ld(vx + c * WT);
+                for (int j = 0; j < KB; j++) a0[j] += x0 * uw[c * KB + j];
+            }
+            for (int j = 0; j < KB; j++) st(mx + j * WT, a0[j]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) vacc act_v(vacc v, int act, float slope) {
+    vacc z = {0};
+    if (act == NN_ACT_RELU) return __builtin_elementwise_max(v, z);
+    /* A compare into a mask and a masked multiply, one operation fewer than max + min * slope. */
+    if (act == NN_ACT_PRELU) {
+        typedef int vi __attribute__((vector_size(64)));
+        vi neg = v < z, a = (vi)v, b = (vi)(v * slope);
+        return (vacc)((b & neg) | (a & ~neg));
+    }
+    return v;
+}
+
+/* Even and odd output columns back into pixel order: 32 contiguous outputs, n of them kept. */
+static inline __attribute__((always_inline)) void store_pair(float *dst, vacc e, vacc o, int n) {
+    vacc lo = __builtin_shufflevector(e, o, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    vacc hi = __builtin_shufflevector(e, o, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    if (n >= 32) { st(dst, lo); st(dst + 16, hi); return; }
+    float tmp[32];
+    st(tmp, lo); st(tmp + 16, hi);
+    for (int i = 0; i < n; i++) dst[i] = tmp[i];
+}
+
+/* A^T M A, bias, activation, stores for the channels of one block: rows oy (and oy + 1 when
+   two) from column x0, ncols of them. */
+static inline __attribute__((always_inline)) void output_tf(const float *m, int nv, int co0, int cout, int act, const float *slopes, int nslopes, float *out, int oh,
+                                                          int ow, int oy, int rows, int x0, int ncols) {
+    for (int j = 0; j < KB && co0 + j < cout; j++) {
+        const int co = co0 + j;
+        const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
+        float *o0 = out + ((long)co * oh + oy) * ow + x0;
+        for (int q = 0; q < nv; q++) {
+            const float *mq = m + j * WT + 16 * q;
+            vacc q0[4], q1[4];
+            for (int c = 0; c < 4; c++) {
+                vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
+                vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
+                q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+            }
+            int n = ncols - 32 * q;
+            if (n <= 0) break;
+            vacc y00 = act_v(q0[0] + q0[1] + q0[2], act, s), y01 = act_v(q0[1] - q0[2] - q0[3], act, s);
+            store_pair(o0 + 32 * q, y00, y01, n);
+            if (rows == 2) {
+                vacc y10 = act_v(q1[0] + q1[1] + q1[2], act, s), y11 = act_v(q1[1] - q1[2] - q1[3], act, s);
+                store_pair(o0 + ow + 32 * q, y10, y11, n);
+            }
+        }
+    }
+}
+
+CLONES
+void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                int act, const float *slopes, int nslopes, float *scratch, float *out) {
+    const int oh = h - 2, ow = w - 2;
+    if (oh <= 0 || ow <= 0) return;
+    float *v = scratch, *m = v + 16L * cin * WT, *stage = m + 16L * KB * WT;
+    const int blocks = (cout + KB - 1) / KB;
+    for (int ty = 0; ty < oh; ty += 2) {
+        /* An odd last row is done by moving its tile row up one: the row above is computed
+           twice, to the same values, and all loads stay inside the map. */
+        const int oy = ty + 1 < oh || oh < 2 ? ty : oh - 2, rows = oy + 1 < oh ? 2 : 1;
+        for (int gx = 0; gx < ow; ) {
+            /* Likewise the last group of a row ends at the map's right edge and overlaps the
+               previous one, unless the whole row is narrower than a group. */
+            const int left = ow - gx, nv = left > 32 ? 2 : 1, span = 32 * nv;
+            const int x0 = ow >= span && left < span ? ow - span : gx, ncols = ow - x0 < span ? ow - x0 : span;
+            if (rows == 2 && ncols == span) {
+                for (int c = 0; c < cin; c++)
+                    input_tf(in + ((long)c * h + oy) * w + x0, w, nv, v + c * WT, (long)cin * WT);
+            } else {
+                /* Maps smaller than one group: the inputs that exist, zeros for the rest (the
+                   missing row and columns only feed outputs that are not stored). */
+                const int have = 2 + ncols, inRows = rows + 2;
+                memset(stage, 0, sizeof(float) * cin * 4 * STAGE_W);
+                for (int c = 0; c < cin; c++)
+                    for (int r = 0; r < inRows; r++)
+                        memcpy(stage + (c * 4 + r) * STAGE_W, in + ((long)c * h + oy + r) * w + x0, sizeof(float) * have);
+                for (int c = 0; c < cin; c++)
+                    input_tf(stage + c * 4 * STAGE_W, STAGE_W, nv, v + c * WT, (long)cin * WT);
+            }
+            for (int kb = 0; kb < blocks; kb++) {
+                products(u + (long)kb * 16 * cin * KB, v, cin, nv, bias, kb * KB, cout, m);
+                output_tf(m, nv, kb * KB, cout, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
+            }
+            gx = x0 + ncols;
+        }
+    }
+}
+
+/* ---- The same transform for channels-last maps (O-Net's crops) ----
+   Channels are already in the vector lanes, so both transforms are plain vector additions over
+   a tile's 16 pixels. Tiles of all images are numbered in one sequence and taken CT at a time:
+   transform into V [16][CT][cin], then per xi a small product V[xi] U[xi] with CT tiles x 64
+   output channels in registers (the nn_conv_nhwc register shape), then the output transform. */
+#define CT 12
+#define NHWC_MAXC 64
+
+long nn_wino3x3_nhwc_packed_size(int cin, int coutp) { return 16L * cin * coutp; }
+
+void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
+    memset(u, 0, sizeof(float) * nn_wino3x3_nhwc_packed_size(cin, coutp));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            float r[16];
+            kernel_tf(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 16; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
+        }
+}
+
+/* Tile t's image and the origin of its 4x4 window: the nominal origin (2 ty, 2 tx), moved back to
+   end at the map's edge when the output size is odd. */
+static inline void tile_pos(long t, int th, int tw, int oh, int ow, long *img, int *ny, int *nx, int *oy, int *ox) {
+    long per = (long)th * tw, r = t % per;
+    *img = t / per;
+    *ny = 2 * (int)(r / tw); *nx = 2 * (int)(r % tw);
+    *oy = *ny < oh - 2 ? *ny : oh - 2;
+    *ox = *nx < ow - 2 ? *nx : ow - 2;
+}
+
+/* The register block's vector count a compile-time constant, so the accumulators stay in registers. */
+#define NHWC_PRODUCTS(NQ)                                                                        \
+static inline __attribute__((always_inline)) void nhwc_products_##NQ(const float *u, const float *v, float *m, \
+                                                                     int cin, const float *bias) { \
+    for (int xi = 0; xi < 16; xi++) {                                                           \
+        const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
+        for (int p0 = 0; p0 < CT; p0 += 6) {                                                    \
+            vacc acc[6][NQ];                                                                    \
+            for (int q = 0; q < NQ; q++) {                                                      \
+                vacc b0 = xi == 5 ? ld(bias + 16 * q) : (vacc){0};                             \
+                for (int p = 0; p < 6; p++) acc[p][q] = b0;                                     \
+            }                                                                                   \
+            const float *vx = v + ((long)xi * CT + p0) * cin;                                   \
+            for (int c = 0; c < cin; c++) {                                                     \
+                vacc wv[NQ];                                                                    \
+                for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
+                for (int p = 0; p < 6; p++) {                                                   \
+                    float x = vx[p * cin + c];                                                  \
+                    for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
+                }                                                                               \
+            }                                                                                   \
+            for (int p = 0; p < 6; p++)                                                         \
+                for (int q = 0; q < NQ; q++) st(m + ((xi * CT + p0 + p) * 64) + 16 * q, acc[p][q]); \
+        }                                                                                       \
+    }                                                                                           \
+}
+NHWC_PRODUCTS(4)
+NHWC_PRODUCTS(3)
+NHWC_PRODUCTS(2)
+NHWC_PRODUCTS(1)
+
+/* One group of up to CT tiles starting at tile c0 (a separate inlined function: vector values
+   passed directly inside a multi-versioned function's body are refused for the AVX2 clone). */
+static inline __attribute__((always_inline)) void nhwc_group(const float *in, int h, int w, int cs, int cin,
+                                                           const float *u, const float *bias, const float *slopes,
+                                                           int coutp, int act, float *out, long c0, long t1,
+                                                           float *v, float *m) {
+    const int oh = h - 2, ow = w - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
+    {
+        const int nt = t1 - c0 < CT ? (int)(t1 - c0) : CT;
+        /* Input transform; slots past the last tile repeat it, so the products need no edge case. */
+        for (int p = 0; p < CT; p++) {
+            long img; int ny, nx, oy, ox;
+            tile_pos(c0 + (p < nt ? p : nt - 1), th, tw, oh, ow, &img, &ny, &nx, &oy, &ox);
+            const float *base = in + (((long)img * h + oy) * w + ox) * cs;
+            for (int cv = 0; cv < cin; cv += 16) {
+                vacc t[4][4];
+                for (int r = 0; r < 4; r++) {
+                    const float *row = base + (long)r * w * cs + cv;
+                    vacc d0 = ld(row), d1 = ld(row + cs), d2 = ld(row + 2 * cs), d3 = ld(row + 3 * cs);
+                    t[r][0] = d0 - d2; t[r][1] = d1 + d2; t[r][2] = d2 - d1; t[r][3] = d1 - d3;
+                }
+                for (int j = 0; j < 4; j++) {
+                    st(v + ((0 * 4 + j) * CT + p) * cin + cv, t[0][j] - t[2][j]);
+                    st(v + ((1 * 4 + j) * CT + p) * cin + cv, t[1][j] + t[2][j]);
+                    st(v + ((2 * 4 + j) * CT + p) * cin + cv, t[2][j] - t[1][j]);
+                    st(v + ((3 * 4 + j) * CT + p) * cin + cv, t[1][j] - t[3][j]);
+                }
+            }
+        }
+        /* Products: 6 tiles x up to 4 vectors of output channels per register block; M[1][1]
+           starts at the bias (A^T M A adds it to all four outputs). */
+        switch (coutp) {
+        case 64: nhwc_products_4(u, v, m, cin, bias); break;
+        case 48: nhwc_products_3(u, v, m, cin, bias); break;
+        case 32: nhwc_products_2(u, v, m, cin, bias); break;
+        default: nhwc_products_1(u, v, m, cin, bias); break;
+        }
+        /* Output transform; a moved-back tile stores only the outputs past its nominal origin, so
+           every output is written once (tiles of one map may be split between threads). */
+        for (int p = 0; p < nt; p++) {
+            long img; int ny, nx, oy, ox;
+            tile_pos(c0 + p, th, tw, oh, ow, &img, &ny, &nx, &oy, &ox);
+            for (int q = 0; q < coutp / 16; q++) {
+                vacc q0[4], q1[4];
+                for (int c = 0; c < 4; c++) {
+                    const float *mp = m + ((long)p * 64) + 16 * q;
+                    vacc m0 = ld(mp + (0 * 4 + c) * CT * 64), m1 = ld(mp + (1 * 4 + c) * CT * 64);
+                    vacc m2 = ld(mp + (2 * 4 + c) * CT * 64), m3 = ld(mp + (3 * 4 + c) * CT * 64);
+                    q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+                }
+                vacc y[2][2] = {{q0[0] + q0[1] + q0[2], q0[1] - q0[2] - q0[3]},
+                                {q1[0] + q1[1] + q1[2], q1[1] - q1[2] - q1[3]}};
+                vacc sl = act == NN_ACT_PRELU ? ld(slopes + 16 * q) : (vacc){0}, z = {0};
+                for (int r = 0; r < 2; r++)
+                    for (int s2 = 0; s2 < 2; s2++) {
+                        if (oy + r < ny || ox + s2 < nx) continue;
+                        vacc val = y[r][s2];
+                        if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
+                            val = __builtin_elementwise_max(val, z) + __builtin_elementwise_min(val, z) * sl;
+                        st(out + (((long)img * oh + oy + r) * ow + ox + s2) * coutp + 16 * q, val);
+                    }
+            }
+        }
+    }
+}
+
+CLONES
+void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
+    if (h < 4 || w < 4 || cin % 16 || cin > NHWC_MAXC || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+    float v[16 * CT * NHWC_MAXC] __attribute__((aligned(64)));
+    float m[16 * CT * 64] __attribute__((aligned(64)));
+    for (long c0 = t0; c0 < t1; c0 += CT) nhwc_group(in, h, w, cs, cin, u, bias, slopes, coutp, act, out, c0, t1, v, m);
+}

@@ -1,0 +1,53 @@
+import CKernels
+
+/// A 3x3 stride-1 unpadded convolution computed with Winograd F(2x2, 3x3) (`nn_wino3x3`):
+/// 16 multiply-adds per 2x2 output tile and channel pair instead of 36, weights transformed once
+/// here. Results agree with `Conv2D.forwardValid` to float rounding (about 1e-6 relative), not
+/// bit for bit. Made for planar maps many tiles wide (MTCNN's P-Net conv2 and conv3).
+public struct Winograd3x3: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    /// Transformed weights in the kernel's layout (`nn_wino3x3_pack`).
+    let packed: [Float]
+    let bias: [Float]
+    let act: Int32
+    let slopes: [Float]
+
+    public init(_ conv: Conv2D) throws {
+        guard conv.kernelH == 3, conv.kernelW == 3, conv.strideH == 1, conv.strideW == 1, conv.padH == 0, conv.padW == 0 else {
+            throw NeuralNetError.badInput(layer: "Winograd3x3", shape: [conv.outChannels, conv.inChannels, conv.kernelH, conv.kernelW],
+                                          reason: "needs a 3x3 kernel, stride 1, no padding")
+        }
+        let cin = Int32(conv.inChannels), cout = Int32(conv.outChannels)
+        inChannels = conv.inChannels; outChannels = conv.outChannels
+        var p = [Float](repeating: 0, count: nn_wino3x3_packed_size(cin, cout))
+        conv.weight.withUnsafeBufferPointer { w in
+            p.withUnsafeMutableBufferPointer { u in
+                guard let wp = w.baseAddress, let up = u.baseAddress else { return }
+                nn_wino3x3_pack(wp, cin, cout, up)
+            }
+        }
+        packed = p
+        bias = conv.bias
+        (act, slopes) = conv.activation.kernelArguments
+    }
+
+    /// Floats of per-thread scratch `forwardValid` needs.
+    public var scratchCount: Int { nn_wino3x3_scratch_size(Int32(inChannels)) }
+
+    /// One `[inChannels, height, width]` image into `[outChannels, height - 2, width - 2]`.
+    /// Preconditions (the caller's): buffers that large (no slack needed after the input),
+    /// `scratch` holds `scratchCount` floats and is not shared with another thread.
+    public func forwardValid(_ input: UnsafePointer<Float>, height: Int, width: Int,
+                             scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        packed.withUnsafeBufferPointer { ub in
+            bias.withUnsafeBufferPointer { bb in
+                slopes.withUnsafeBufferPointer { sb in
+                    guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
+                    nn_wino3x3(input, Int32(inChannels), Int32(height), Int32(width), up, bp, Int32(outChannels),
+                               act, sp, Int32(slopes.count), scratch, out)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import XCTest
+@testable import NeuralNet
+
+/// The Winograd kernel against the direct kernel (the reference path P-Net used before) and the
+/// textbook convolution, on sizes that hit every edge case of the tiling: odd heights (a last
+/// tile row with one output row), widths that leave partial groups of 16 / 32 tiles or an odd
+/// last column, the smallest 3x3 input, and output channel counts not a multiple of 8.
+final class WinogradTests: XCTestCase {
+    func testMatchesDirectOnAwkwardSizes() throws {
+        var rng = LCG(state: 5)
+        let sizes = [(3, 3), (4, 4), (3, 35), (5, 36), (6, 67), (7, 66), (35, 3), (10, 34), (11, 98), (12, 100),
+                     (9, 131), (8, 5)]
+        let channels = [(10, 16), (16, 32), (3, 5), (16, 9)]
+        for (cin, cout) in channels {
+            let wt = rng.tensor([cout, cin, 3, 3]), b = rng.tensor([cout])
+            let slopes = (0..<cout).map { Float($0 % 4) * 0.25 }
+            let conv = try Conv2D(weight: wt, bias: b, activation: .prelu(slopes))
+            let wino = try Winograd3x3(conv)
+            var scratch = [Float](repeating: .nan, count: wino.scratchCount)
+            for (h, w) in sizes {
+                let x = rng.tensor([1, cin, h, w])
+                let oh = h - 2, ow = w - 2, n = cout * oh * ow
+                var input = x.storage + [Float](repeating: 0, count: Conv2D.inputSlack)
+                // Sentinels after the output: the kernel must write exactly n floats.
+                var direct = [Float](repeating: .nan, count: n), fast = [Float](repeating: .nan, count: n + 40)
+                input.withUnsafeMutableBufferPointer { ip in
+                    direct.withUnsafeMutableBufferPointer { dp in
+                        fast.withUnsafeMutableBufferPointer { fp in
+                            scratch.withUnsafeMutableBufferPointer { sp in
+                                conv.forwardValid(ip.baseAddress!, height: h, width: w, into: dp.baseAddress!)
+                                wino.forwardValid(ip.baseAddress!, height: h, width: w, scratch: sp.baseAddress!, into: fp.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                var worst: Float = 0
+                for i in 0..<n {
+                    let err = abs(fast[i] - direct[i]) / max(1, abs(direct[i]))
+                    if !(err <= 1e-4) {
+                        let o = i / (oh * ow), y = (i / ow) % oh, xx = i % ow
+                        XCTFail("cin \(cin) cout \(cout) \(h)x\(w): [\(o), \(y), \(xx)] \(fast[i]) vs \(direct[i])")
+                        return
+                    }
+                    worst = max(worst, err)
+                }
+                XCTAssertTrue(fast[n...].allSatisfy { $0.isNaN }, "cin \(cin) cout \(cout) \(h)x\(w): wrote past the output")
+                XCTAssertLessThan(worst, 1e-5, "cin \(cin) cout \(cout) \(h)x\(w)")
+            }
+        }
+    }
+
+    func testMatchesTextbook() throws {
+        var rng = LCG(state: 9)
+        let x = rng.tensor([1, 16, 13, 41]), wt = rng.tensor([32, 16, 3, 3]), b = rng.tensor([32])
+        let conv = try Conv2D(weight: wt, bias: b)
+        let ref = try naiveConvolution(x, wt, b, stride: (1, 1), pad: (0, 0))
+        let wino = try Winograd3x3(conv)
+        var scratch = [Float](repeating: 0, count: wino.scratchCount)
+        var out = [Float](repeating: .nan, count: ref.count)
+        x.storage.withUnsafeBufferPointer { ip in
+            out.withUnsafeMutableBufferPointer { op in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    wino.forwardValid(ip.baseAddress!, height: 13, width: 41, scratch: sp.baseAddress!, into: op.baseAddress!)
+                }
+            }
+        }
+        var worst: Float = 0
+        for i in 0..<ref.count { worst = max(worst, abs(out[i] - ref.storage[i])) }
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
+    func testRejectsOtherShapes() throws {
+        var rng = LCG(state: 1)
+        let strided = try Conv2D(weight: rng.tensor([4, 2, 3, 3]), stride: 2)
+        XCTAssertThrowsError(try Winograd3x3(strided))
+        let padded = try Conv2D(weight: rng.tensor([4, 2, 3, 3]), padding: 1)
+        XCTAssertThrowsError(try Winograd3x3(padded))
+        let five = try Conv2D(weight: rng.tensor([4, 2, 5, 5]))
+        XCTAssertThrowsError(try Winograd3x3(five))
+    }
+
+    /// Channels-last Winograd (O-Net's conv2 path) against the direct channels-last kernel:
+    /// odd and even map sizes (moved-back last tiles), padded channel strides, output channels
+    /// padded to 64, and batches big enough to be split over threads mid-image.
+    func testChannelsLastMatchesDirect() throws {
+        var rng = LCG(state: 13)
+        // (n, cin, channel stride, h, w, cout)
+        for (n, cin, cs, h, w, cout) in [(9, 32, 32, 23, 23, 64), (3, 64, 64, 10, 10, 64), (2, 16, 20, 4, 4, 64),
+                                         (5, 32, 48, 5, 7, 50), (40, 32, 32, 9, 6, 64), (1, 48, 48, 8, 13, 64),
+                                         (6, 28, 32, 11, 11, 48), (2, 10, 16, 7, 8, 40), (3, 16, 16, 6, 6, 16), (4, 20, 32, 9, 9, 32)] {
+            let wt = rng.tensor([cout, cin, 3, 3]), b = rng.tensor([cout])
+            let slopes = (0..<cout).map { Float($0 % 5) * 0.2 }
+            let conv = try Conv2D(weight: wt, bias: b, activation: .prelu(slopes))
+            let direct = try ChannelsLastConv(conv), wino = try ChannelsLastConv(conv, winograd: true)
+            let input = (0..<(n * h * w * cs)).map { _ in rng.next() }
+            let count = n * (h - 2) * (w - 2) * direct.paddedOut
+            var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
+            input.withUnsafeBufferPointer { ip in
+                ref.withUnsafeMutableBufferPointer { rp in
+                    got.withUnsafeMutableBufferPointer { gp in
+                        direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
+                        wino.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
+                    }
+                }
+            }
+            var worst: Float = 0
+            for i in 0..<count {
+                let err = abs(got[i] - ref[i]) / max(1, abs(ref[i]))
+                if !(err <= 1e-4) { XCTFail("n\(n) cin\(cin) \(h)x\(w) cout\(cout): [\(i)] \(got[i]) vs \(ref[i])"); return }
+                worst = max(worst, err)
+            }
+            XCTAssertLessThan(worst, 5e-5, "n\(n) cin\(cin) \(h)x\(w)")
+        }
+        var rng2 = LCG(state: 2)
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([64, 80, 3, 3])), winograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([64, 16, 2, 2])), winograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng2.tensor([128, 32, 3, 3])), winograd: true))
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every speed and accuracy figure of the README, measured side by side in one run on this machine:
+# fer-live against facenet-pytorch's MTCNN (detection), against ffmpeg decoding and re-encoding
+# (annotate), and the classifier through `fer-live eval`. Prints a Markdown table and keeps the
+# raw JSON lines in OUT (default: out/bench).
+#
+#   tools/bench_side_by_side.sh [SHARED] [OUT]
+#
+# Needs a release build (`swift build -c release`), the shared data (../shared or $FER_SHARED)
+# and a Python with torch + facenet-pytorch 2.5.3 for the reference ($PYTHON, default .venv or
+# /work/venv). The machine should be otherwise idle: the reference and fer-live run one after
+# the other on the same frames, so load that comes and goes skews the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${1:-${FER_SHARED:-../shared}}
+OUT=${2:-out/bench}
+BIN=.build/release/fer-live
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+    for p in .venv/bin/python /work/venv/bin/python; do
+        if [ -x "$p" ] && "$p" -c "import facenet_pytorch" 2>/dev/null; then PY=$p; break; fi
+    done
+fi
+[ -x "$BIN" ] || { echo "bench_side_by_side: $BIN missing; run swift build -c release" >&2; exit 1; }
+[ -d "$SHARED/media" ] || { echo "bench_side_by_side: $SHARED/media missing (set FER_SHARED)" >&2; exit 1; }
+mkdir -p "$OUT"
+last() { tail -n 1 "$1"; }
+field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print(d.get('$2', ''))" <<<"$(last "$1")"; }
+fmt() { python3 -c "print(f'{float(\"$1\"):.${2:-1}f}')"; }
+
+# Crowd clips: generated from the public-domain astronaut picture, not committed.
+[ -f "$OUT/crowd-640x360.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-640x360.mp4" 640 360 50 >/dev/null
+[ -f "$OUT/crowd-1920x1080.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-1920x1080.mp4" 1920 1080 30 >/dev/null
+
+echo "| input | frames | fer-live one frame at a time | fer-live frames in flight | facenet-pytorch 2 threads | 1 thread | ratio (best of each) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for spec in "$SHARED/media/woman2.mp4:100" "$SHARED/media/test.mp4:100" "$OUT/crowd-640x360.mp4:50" "$OUT/crowd-1920x1080.mp4:30"; do
+    input=${spec%:*}; n=${spec##*:}; name=$(basename "$input" .mp4)
+    "$BIN" bench detect "$input" --frames "$n" --mode both --json > "$OUT/detect-$name.txt"
+    ours_f=$(field "$OUT/detect-$name.txt" fps_frame); ours_s=$(field "$OUT/detect-$name.txt" fps_stream)
+    faces=$(field "$OUT/detect-$name.txt" faces)
+    if [ -n "$PY" ]; then
+        "$PY" tools/bench_reference_mtcnn.py "$input" --frames "$n" --runs 3 --threads 2 --json > "$OUT/ref2-$name.txt"
+        "$PY" tools/bench_reference_mtcnn.py "$input" --frames "$n" --runs 3 --threads 1 --json > "$OUT/ref1-$name.txt"
+        r2=$(field "$OUT/ref2-$name.txt" fps); r1=$(field "$OUT/ref1-$name.txt" fps)
+        rfaces=$(field "$OUT/ref2-$name.txt" faces)
+        best_ref=$(python3 -c "print(max($r1, $r2))"); best=$(python3 -c "print(max($ours_f, $ours_s))")
+        ratio=$(python3 -c "print(f'{$best / $best_ref:.1f}x')")
+        echo "| $name | $n | $(fmt "$ours_f") fps | $(fmt "$ours_s") fps ($faces faces) | $(fmt "$r2") fps ($rfaces faces) | $(fmt "$r1") fps | $ratio |"
+    else
+        echo "| $name | $n | $(fmt "$ours_f") fps | $(fmt "$ours_s") fps ($faces faces) | (no facenet-pytorch) | | |"
+    fi
+done
+echo
+"$BIN" bench pipeline "$SHARED/media/woman2.mp4" --runs 3 --json > "$OUT/pipeline.txt"
+echo "annotate woman2.mp4: $(fmt "$(field "$OUT/pipeline.txt" fps)") fps; ffmpeg decode + libx264 veryfast: $(fmt "$(field "$OUT/pipeline.txt" ffmpeg_fps)") fps; ratio $(fmt "$(field "$OUT/pipeline.txt" ratio)" 2)"
+"$BIN" eval "$SHARED/data/fer2013/fer2013-train-publictest.csv.gz" --json > "$OUT/eval.txt" 2>/dev/null
+echo "eval fernet PublicTest: accuracy $(python3 -c "print(f'{100*float(\"$(field "$OUT/eval.txt" accuracy)\"):.2f}%')"), $(fmt "$(field "$OUT/eval.txt" faces_per_second)" 0) faces/s"
+"$BIN" bench decode "$SHARED/media/woman2.mp4" --runs 5 --json > "$OUT/decode.txt"
+echo "decode woman2.mp4: $(fmt "$(field "$OUT/decode.txt" fps)") fps"
