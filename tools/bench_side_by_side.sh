@@ -54,7 +54,12 @@ done
 echo
 "$BIN" bench pipeline "$SHARED/media/woman2.mp4" --runs 3 --json > "$OUT/pipeline.txt"
 echo "annotate woman2.mp4: $(fmt "$(field "$OUT/pipeline.txt" fps)") fps; ffmpeg decode + libx264 veryfast: $(fmt "$(field "$OUT/pipeline.txt" ffmpeg_fps)") fps; ratio $(fmt "$(field "$OUT/pipeline.txt" ratio)" 2)"
-"$BIN" eval "$SHARED/data/fer2013/fer2013-train-publictest.csv.gz" --json > "$OUT/eval.txt" 2>/dev/null
-echo "eval fernet PublicTest: accuracy $(python3 -c "print(f'{100*float(\"$(field "$OUT/eval.txt" accuracy)\"):.2f}%')"), $(fmt "$(field "$OUT/eval.txt" faces_per_second)" 0) faces/s"
+CSV="$SHARED/data/fer2013/fer2013-train-publictest.csv.gz"
+for spec in "fernet:" "fernet:--flip" "cnn_small:"; do
+    model=${spec%%:*}; extra=${spec#*:}
+    f="$OUT/eval-$model${extra:+-flip}.txt"
+    "$BIN" eval "$CSV" --model "$model" $extra --json > "$f" 2>/dev/null
+    echo "eval $model $extra PublicTest: accuracy $(python3 -c "print(f'{100*float(\"$(field "$f" accuracy)\"):.2f}%')"), $(fmt "$(field "$f" faces_per_second)" 0) faces/s"
+done
 "$BIN" bench decode "$SHARED/media/woman2.mp4" --runs 5 --json > "$OUT/decode.txt"
 echo "decode woman2.mp4: $(fmt "$(field "$OUT/decode.txt" fps)") fps"
