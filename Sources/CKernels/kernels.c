@@ -299,6 +299,26 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
     }
 }
 
+/* ---- Summed-area table of RGB24 pixels ----
+   Each row: the running sums along the row first (a serial chain per channel, three chains
+   interleaved), then the row above added as one contiguous vectorized pass. */
+CLONES
+void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int h, uint32_t *table) {
+    const long w1 = 3L * (w + 1);
+    memset(table, 0, sizeof(uint32_t) * w1);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *src = px + (long)(y0 + y) * stride + 3L * x0;
+        uint32_t *row = table + (long)(y + 1) * w1, *above = row - w1;
+        uint32_t r = 0, g = 0, b = 0;
+        row[0] = row[1] = row[2] = 0;
+        for (int x = 0; x < w; x++) {
+            r += src[3 * x]; g += src[3 * x + 1]; b += src[3 * x + 2];
+            row[3 * x + 3] = r; row[3 * x + 4] = g; row[3 * x + 5] = b;
+        }
+        for (long i = 3; i < w1; i++) row[i] += above[i];
+    }
+}
+
 /* ---- Area resampling from a summed-area table (torch interpolate(mode="area")) ----
    Window sums are gathered as integers (exact), then scaled in a separate pass that vectorizes:
    the two divisions per value (sum / kh / kw, torch's order) were the cost when done one by one. */

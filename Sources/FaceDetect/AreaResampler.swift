@@ -37,27 +37,18 @@ struct IntegralImage: Sendable {
         originY = oy
         tableWidth = tw
         tableHeight = th
-        let w1 = tw + 1
-        var t = [UInt32](repeating: 0, count: (th + 1) * w1 * 3)
-        frame.pixels.withUnsafeBufferPointer { px in
-            t.withUnsafeMutableBufferPointer { tb in
-                for y in 0..<th {
-                    let src = (oy + y) * frame.stride + 3 * ox
-                    let above = y * w1 * 3, row = (y + 1) * w1 * 3
-                    var r: UInt32 = 0, g: UInt32 = 0, b: UInt32 = 0
-                    for x in 0..<tw {
-                        r &+= UInt32(px[src + 3 * x])
-                        g &+= UInt32(px[src + 3 * x + 1])
-                        b &+= UInt32(px[src + 3 * x + 2])
-                        let o = 3 * (x + 1)
-                        tb[row + o] = tb[above + o] &+ r
-                        tb[row + o + 1] = tb[above + o + 1] &+ g
-                        tb[row + o + 2] = tb[above + o + 2] &+ b
-                    }
+        let count = (th + 1) * (tw + 1) * 3
+        table = frame.pixels.withUnsafeBufferPointer { px in
+            // The C kernel writes every entry, so the table needs no zeroing first.
+            [UInt32](unsafeUninitializedCapacity: count) { buf, initialized in
+                if let out = buf.baseAddress, let src = px.baseAddress {
+                    nn_integral_rgb(src, frame.stride, Int32(ox), Int32(oy), Int32(tw), Int32(th), out)
+                } else if let out = buf.baseAddress {
+                    out.initialize(repeating: 0, count: count)
                 }
+                initialized = count
             }
         }
-        table = t
     }
 
     /// Whether the frame rectangle [x0, x1) x [y0, y1) lies inside the table.

@@ -60,6 +60,10 @@ void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, flo
 void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
 
+/* Summed-area table of the RGB24 pixels [x0, x0 + w) x [y0, y0 + h): (h + 1) x (w + 1) x 3
+   UInt32 with wrapping sums, row 0 and column 0 zero. Writes every entry of `table`. */
+void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int h, uint32_t *table);
+
 /* Area resampling (adaptive average pooling) of the region (x0, y0, w, h) of an RGB image to
    outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
    UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as
