@@ -13,43 +13,27 @@ enum BoxMath {
     /// `threshold`; areas without the +1. Returns kept indices, highest score first.
     static func nms(_ c: [Candidate], threshold: Double) -> [Int] {
         let order = c.indices.sorted { c[$0].score > c[$1].score || (c[$0].score == c[$1].score && $0 < $1) }
-        var suppressed = [Bool](repeating: false, count: c.count)
-        var keep: [Int] = []
-        let areas = c.map { ($0.x2 - $0.x1) * ($0.y2 - $0.y1) }
-        for (oi, i) in order.enumerated() where !suppressed[i] {
-            keep.append(i)
-            let a = c[i]
-            for j in order[(oi + 1)...] where !suppressed[j] {
-                let b = c[j]
-                let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1))
-                let h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
-                let inter = w * h
-                let iou = inter / (areas[i] + areas[j] - inter)
-                if Double(iou) > threshold { suppressed[j] = true }
-            }
+        let boxes = SortedBoxes(c, order: order, plusOne: 0)
+        return boxes.greedy { a, b, x1, y1, x2, y2, area in
+            let w = max(0, min(x2[a], x2[b]) - max(x1[a], x1[b]))
+            let h = max(0, min(y2[a], y2[b]) - max(y1[a], y1[b]))
+            let inter = w * h
+            let iou = inter / (area[a] + area[b] - inter)
+            return Double(iou) > threshold
         }
-        return keep
     }
 
     /// detect_face's nms_numpy with method 'Min': areas with +1, overlap over the smaller area,
     /// keeps boxes whose overlap is <= threshold.
     static func nmsMin(_ c: [Candidate], threshold: Float) -> [Int] {
         let order = c.indices.sorted { c[$0].score > c[$1].score || (c[$0].score == c[$1].score && $0 > $1) }
-        var suppressed = [Bool](repeating: false, count: c.count)
-        var keep: [Int] = []
-        let areas = c.map { ($0.x2 - $0.x1 + 1) * ($0.y2 - $0.y1 + 1) }
-        for (oi, i) in order.enumerated() where !suppressed[i] {
-            keep.append(i)
-            let a = c[i]
-            for j in order[(oi + 1)...] where !suppressed[j] {
-                let b = c[j]
-                let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1) + 1)
-                let h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1) + 1)
-                let o = (w * h) / min(areas[i], areas[j])
-                if !(o <= threshold) { suppressed[j] = true }
-            }
+        let boxes = SortedBoxes(c, order: order, plusOne: 1)
+        return boxes.greedy { a, b, x1, y1, x2, y2, area in
+            let w = max(0, min(x2[a], x2[b]) - max(x1[a], x1[b]) + 1)
+            let h = max(0, min(y2[a], y2[b]) - max(y1[a], y1[b]) + 1)
+            let o = (w * h) / min(area[a], area[b])
+            return !(o <= threshold)
         }
-        return keep
     }
 
     /// Stage-1 refinement: offsets scaled by width and height without the +1.
@@ -90,5 +74,49 @@ enum BoxMath {
         if ey > height { ey = height }
         guard ey > y - 1, ex > x - 1 else { return nil }
         return (x - 1, y - 1, ex, ey)
+    }
+}
+
+/// Box corners and areas in score order, one flat array each: the NMS loops read contiguous floats
+/// instead of copying `Candidate`s (whose landmark array costs a retain and a release per copy,
+/// which made NMS over thousands of 1080p boxes take 11 ms).
+private struct SortedBoxes {
+    let order: [Int]
+    var x1: [Float], y1: [Float], x2: [Float], y2: [Float], area: [Float]
+
+    init(_ c: [Candidate], order: [Int], plusOne: Float) {
+        self.order = order
+        x1 = order.map { c[$0].x1 }
+        y1 = order.map { c[$0].y1 }
+        x2 = order.map { c[$0].x2 }
+        y2 = order.map { c[$0].y2 }
+        area = order.map { (c[$0].x2 - c[$0].x1 + plusOne) * (c[$0].y2 - c[$0].y1 + plusOne) }
+    }
+
+    /// Greedy suppression in score order: keeps a box unless a kept, higher-ranked one
+    /// `suppresses` it (arguments: ranks of the kept and the tested box, then the arrays).
+    /// Returns the kept boxes' original indices, best first.
+    func greedy(_ suppresses: (Int, Int, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>,
+                               UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Bool) -> [Int] {
+        let n = order.count
+        var suppressed = [Bool](repeating: false, count: n)
+        var keep: [Int] = []
+        x1.withUnsafeBufferPointer { x1 in
+        y1.withUnsafeBufferPointer { y1 in
+        x2.withUnsafeBufferPointer { x2 in
+        y2.withUnsafeBufferPointer { y2 in
+        area.withUnsafeBufferPointer { area in
+            suppressed.withUnsafeMutableBufferPointer { sup in
+                for a in 0..<n where !sup[a] {
+                    keep.append(order[a])
+                    var b = a + 1
+                    while b < n {
+                        if !sup[b] && suppresses(a, b, x1, y1, x2, y2, area) { sup[b] = true }
+                        b += 1
+                    }
+                }
+            }
+        }}}}}
+        return keep
     }
 }
