@@ -171,6 +171,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stop-after", type=int, default=0,
                     help="stop after this many epochs in this invocation (continue later with --resume)")
+    ap.add_argument("--keep-epochs", action="store_true",
+                    help="also write every epoch's weights to OUT/epochNN.pt (for training.average)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--classes", help="comma-separated subset of labels, e.g. angry,happy,sad,neutral")
     ap.add_argument("--merge", help="merge labels, e.g. disgust=angry")
@@ -347,6 +349,10 @@ def main(argv=None) -> int:
                         generator=g.get_state(), torch_rng=torch.get_rng_state(), epoch=epoch + 1,
                         best_acc=best_acc, train_time=train_time, config=config), out / "last.pt.tmp")
         os.replace(out / "last.pt.tmp", last_path)
+        if args.keep_epochs:
+            # Weights only, for training.average over the last epochs of a cycle.
+            torch.save(dict(model=model.state_dict(), config=config, epoch=epoch + 1,
+                            val_acc=row["val_acc"], val_acc_flip=row["val_acc_flip"]), out / f"epoch{epoch + 1:02d}.pt")
         if out_of_time:
             log(f"time budget of {args.time_budget:g} min spent")
             break

@@ -103,3 +103,19 @@ def test_init_starts_from_checkpoint_weights(tmp_path, csv50):
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], msg=k)
     assert json.loads((b / "config.json").read_text())["init"]["epoch"] == 1
+
+
+def test_keep_epochs_writes_each_epochs_weights_for_averaging(tmp_path, csv50):
+    from training import average
+    out = tmp_path / "runs" / "keep"
+    assert train.main(["--data", str(csv50), "--model", "cnn_small", "--out", str(out), "--epochs", "2",
+                       "--batch", "16", "--threads", "1", "--seed", "1", "--keep-epochs", "--no-plots"]) == 0
+    e1, e2 = out / "epoch01.pt", out / "epoch02.pt"
+    assert e1.exists() and e2.exists()
+    last = torch.load(out / "last.pt", weights_only=False)["model"]
+    kept = torch.load(e2, weights_only=False)["model"]
+    assert all(torch.equal(last[k], kept[k]) for k in last)
+    soup = tmp_path / "soup" / "best.pt"
+    assert average.main(["--checkpoints", str(e1), str(e2), "--data", str(csv50), "--out", str(soup)]) == 0
+    model, cfg = evaluate.load_checkpoint(soup)
+    assert cfg["model"] == "cnn_small" and len(cfg["averaged_from"]) == 2
