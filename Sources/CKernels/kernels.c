@@ -227,41 +227,9 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
     if (16 * vecs - co == 16) { NHWC_BLOCKS(1, 24) co += 16; }
 }
 
-CLONES
+/* The classifier's padded-layout pooling with no padding and dense images. */
 void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out) {
-    for (int b = 0; b < n; b++) {
-        const float *src = in + (long)b * h * w * cs;
-        float *dst = out + (long)b * oh * ow * cs;
-        for (int oy = 0; oy < oh; oy++) {
-            int y0 = oy * s, y1 = y0 + k < h ? y0 + k : h;
-            for (int ox = 0; ox < ow; ox++) {
-                int x0 = ox * s, x1 = x0 + k < w ? x0 + k : w;
-                float *o = dst + ((long)oy * ow + ox) * cs;
-                const float *first = src + ((long)y0 * w + x0) * cs;
-                int c = 0;
-                /* 16 channels at a time, the window's maximum kept in a register. */
-                for (; c + 16 <= cs; c += 16) {
-                    v16 m, q;
-                    memcpy(&m, first + c, sizeof m);
-                    for (int y = y0; y < y1; y++)
-                        for (int x = x0; x < x1; x++) {
-                            memcpy(&q, src + ((long)y * w + x) * cs + c, sizeof q);
-                            m = __builtin_elementwise_max(m, q);
-                        }
-                    memcpy(o + c, &m, sizeof m);
-                }
-                for (; c < cs; c++) {
-                    float m = first[c];
-                    for (int y = y0; y < y1; y++)
-                        for (int x = x0; x < x1; x++) {
-                            float q = src[((long)y * w + x) * cs + c];
-                            m = q > m ? q : m;
-                        }
-                    o[c] = m;
-                }
-            }
-        }
-    }
+    fercls_maxpool_nhwc(in, (long)h * w * cs, h, w, cs, k, s, oh, ow, out, (long)oh * ow * cs, ow, 0, n);
 }
 
 /* ---- P-Net's first block fused: 3x3 conv + bias + PReLU, then 2x2/2 max pooling (ceil mode) ----
