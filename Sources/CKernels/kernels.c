@@ -195,16 +195,22 @@ MK(2, 12)
 MK(3, 8)
 MK(4, 6)
 
+/* Pixel offsets are walked (x, then y, then image) rather than divided out: with 3 input
+   channels (conv1) the four divisions per pixel cost as much as its multiply-adds. */
 #define NHWC_BLOCKS(CV, P)                                                                      \
-    for (long pix = p0; pix < p1; pix += P) {                                                   \
-        int npix = p1 - pix < P ? (int)(p1 - pix) : P;                                          \
-        long offs[P];                                                                           \
-        for (int p = 0; p < P; p++) {                                                           \
-            long q = pix + (p < npix ? p : npix - 1);                                           \
-            long img = q / per, r = q % per;                                                    \
-            offs[p] = img * inPer + ((r / ow) * w + r % ow) * cs;                               \
+    {                                                                                           \
+        long img = p0 / per, rem = p0 % per;                                                    \
+        int y = (int)(rem / ow), x = (int)(rem % ow);                                           \
+        for (long pix = p0; pix < p1; pix += P) {                                               \
+            int npix = p1 - pix < P ? (int)(p1 - pix) : P;                                      \
+            long offs[P];                                                                       \
+            for (int p = 0; p < npix; p++) {                                                    \
+                offs[p] = img * inPer + ((long)y * w + x) * cs;                                 \
+                if (++x == ow) { x = 0; if (++y == oh) { y = 0; img++; } }                      \
+            }                                                                                   \
+            for (int p = npix; p < P; p++) offs[p] = offs[npix - 1];                            \
+            mk_##CV##_##P(in, offs, npix, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, pix); \
         }                                                                                       \
-        mk_##CV##_##P(in, offs, npix, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, pix); \
     }
 
 CLONES
@@ -227,8 +233,44 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
     if (16 * vecs - co == 16) { NHWC_BLOCKS(1, 24) co += 16; }
 }
 
-/* The classifier's padded-layout pooling with no padding and dense images. */
+/* K x K max pooling, stride s, of channels-last maps whose channel stride is a whole number of
+   vectors. Ceil mode lets the last window hang over the edge; its rows and columns are clamped
+   to the last one instead, which repeats an element already in the window and so leaves the
+   maximum unchanged, and keeps the window a compile-time K x K (fully unrolled, no branches). */
+#define POOL_NHWC(K)                                                                            \
+static inline __attribute__((always_inline)) void pool_nhwc_##K(                              \
+    const float *in, int n, int h, int w, int cs, int s, int oh, int ow, float *out) {          \
+    for (long b = 0; b < n; b++) {                                                              \
+        const float *img = in + b * h * w * cs;                                                 \
+        for (int oy = 0; oy < oh; oy++) {                                                       \
+            const float *rows[K];                                                               \
+            for (int j = 0; j < K; j++) {                                                       \
+                int y = oy * s + j < h ? oy * s + j : h - 1;                                    \
+                rows[j] = img + (long)y * w * cs;                                               \
+            }                                                                                   \
+            for (int ox = 0; ox < ow; ox++) {                                                   \
+                long cols[K];                                                                   \
+                for (int i = 0; i < K; i++) cols[i] = (long)(ox * s + i < w ? ox * s + i : w - 1) * cs; \
+                float *o = out + ((b * oh + oy) * (long)ow + ox) * cs;                          \
+                for (int c = 0; c < cs; c += 16) {                                              \
+                    v16 m = load16(rows[0] + cols[0] + c);                                      \
+                    for (int j = 0; j < K; j++)                                                 \
+                        for (int i = 0; i < K; i++)                                             \
+                            m = __builtin_elementwise_max(m, load16(rows[j] + cols[i] + c));    \
+                    memcpy(o + c, &m, sizeof m);                                                \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+POOL_NHWC(2)
+POOL_NHWC(3)
+
+CLONES
 void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out) {
+    if (cs % 16 == 0 && k == 3) { pool_nhwc_3(in, n, h, w, cs, s, oh, ow, out); return; }
+    if (cs % 16 == 0 && k == 2) { pool_nhwc_2(in, n, h, w, cs, s, oh, ow, out); return; }
+    /* Other shapes: the classifier's padded-layout pooling with no padding and dense images. */
     fercls_maxpool_nhwc(in, (long)h * w * cs, h, w, cs, k, s, oh, ow, out, (long)oh * ow * cs, ow, 0, n);
 }
 

@@ -56,3 +56,86 @@ extension BenchmarkHarness {
         print("STAGES ms/frame: integral \(t[0] * 50) pnet \(t[1] * 50) rnet \(t[2] * 50) onet \(t[3] * 50); candidates/frame \(counts.map { $0 / 20 })")
     }
 }
+
+extension BenchmarkHarness {
+    /// Per-layer time of R-Net and O-Net on random crops, one thread, by group size (best of many runs).
+    ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testCropNetLayers
+    func testCropNetLayers() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
+        let d = try Fixtures.mtcnn()
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        for (name, net) in [("rnet", d.rnet.net), ("onet", d.onet.net)] {
+            for n in [1, 3, 8, 16, 48] {
+                var a = (0..<(n * net.perCropFloats)).map { _ in Float.random(in: -1...1) }
+                var b = a
+                var out = [Float](repeating: 0, count: n * net.outputs)
+                var times = [Double](repeating: .infinity, count: net.ops.count)
+                let reps = max(20, 2000 / n)
+                a.withUnsafeMutableBufferPointer { ap in b.withUnsafeMutableBufferPointer { bp in
+                    var src = ap.baseAddress!, dst = bp.baseAddress!
+                    for _ in 0..<reps {
+                        var h = net.size, w = net.size, cs = 3
+                        for (k, op) in net.ops.enumerated() {
+                            let t0 = now()
+                            switch op {
+                            case .conv(let c):
+                                c.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: false)
+                                (h, w) = c.outputSize(height: h, width: w); cs = c.paddedOut; swap(&src, &dst)
+                            case .pool(let p):
+                                p.forwardChannelsLast(src, images: n, height: h, width: w, channels: cs, into: dst)
+                                h = p.outputSize(h); w = p.outputSize(w); swap(&src, &dst)
+                            case .flatten:
+                                cs = h * w * cs; h = 1; w = 1
+                            }
+                            times[k] = min(times[k], now() - t0)
+                        }
+                    }
+                }}
+                _ = out.withUnsafeMutableBufferPointer { $0.count }
+                let per = times.map { $0 / Double(n) * 1e6 }
+                print(String(format: "LAYERS %@ n=%2d: total %.1f us/crop: ", name, n, per.reduce(0, +))
+                      + per.map { String(format: "%.1f", $0) }.joined(separator: " "))
+            }
+        }
+    }
+}
+
+extension BenchmarkHarness {
+    /// Per-layer time of P-Net on one random pyramid level, one thread (best of many runs), with
+    /// useful GMAC/s (direct-convolution multiply-adds).
+    ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetLayers
+    func testPNetLayers() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
+        let p = try Fixtures.mtcnn().pnet
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        for (rows, cols) in [(202, 358), (217, 385), (72, 128)] {
+            let s = PNetScratch()
+            s.input = (0..<(3 * rows * cols + 64)).map { _ in Float.random(in: -1...1) }
+            _ = p.forwardInPlace(s, rows: rows, cols: cols)
+            let h1 = rows - 2, w1 = cols - 2, ph = p.pool.outputSize(h1), pw = p.pool.outputSize(w1)
+            let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
+            var t = [Double](repeating: .infinity, count: 4)
+            for _ in 0..<30 {
+                s.input.withUnsafeBufferPointer { x in s.c1.withUnsafeMutableBufferPointer { c1 in s.p1.withUnsafeMutableBufferPointer { p1 in
+                s.c2.withUnsafeMutableBufferPointer { c2 in s.c3.withUnsafeMutableBufferPointer { c3 in s.head.withUnsafeMutableBufferPointer { hd in
+                s.wino.withUnsafeMutableBufferPointer { wn in
+                    let t0 = now()
+                    p.conv1.forwardValidPooled2(x.baseAddress!, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1.baseAddress!, into: p1.baseAddress!)
+                    let t1 = now()
+                    p.conv2.forwardValid(p1.baseAddress!, height: ph, width: pw, into: c2.baseAddress!)
+                    let t2 = now()
+                    p.conv3w.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: c3.baseAddress!)
+                    let t3 = now()
+                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd.baseAddress!)
+                    let t4 = now()
+                    for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].enumerated() { t[k] = min(t[k], d) }
+                }}}}}}}
+            }
+            let macs = [Double(h1 * w1 * 270), Double(h2 * w2 * 1440), Double(h3 * w3 * 4608), Double(h3 * w3 * 192)]
+            print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t.reduce(0, +) * 1e6)
+                  + zip(t, macs).map { String(format: "%.0f us (%.0f GMAC/s)", $0 * 1e6, $1 / $0 / 1e9) }.joined(separator: ", "))
+        }
+    }
+}

@@ -47,20 +47,23 @@ final class ChannelsLastTests: XCTestCase {
 
     func testPoolMatchesPlanar() throws {
         var rng = LCG(state: 3)
-        for (k, s, h, w) in [(3, 2, 22, 22), (2, 2, 7, 9), (3, 2, 9, 9)] {
-            let x = rng.tensor([2, 32, h, w])
+        // MTCNN's shapes (even and odd sides, windows over the edge), channels 32 and 48 (whole
+        // vectors, the unrolled kernels) and 20 (the general path).
+        for (k, s, h, w, c) in [(3, 2, 22, 22, 32), (2, 2, 7, 9, 32), (3, 2, 9, 9, 48), (3, 2, 46, 46, 32), (3, 2, 21, 21, 64),
+                                (2, 2, 8, 8, 64), (3, 2, 10, 7, 20), (2, 2, 5, 4, 20), (3, 3, 11, 8, 16)] {
+            let x = rng.tensor([2, c, h, w])
             let pool = MaxPool2D(kernel: k, stride: s, ceilMode: true)
             let ref = try pool.forward(x)
             let oh = pool.outputSize(h), ow = pool.outputSize(w)
-            let input = toNHWC(x, stride: 32)
-            var out = [Float](repeating: .nan, count: 2 * oh * ow * 32)
+            let input = toNHWC(x, stride: c)
+            var out = [Float](repeating: .nan, count: 2 * oh * ow * c)
             input.withUnsafeBufferPointer { ip in
                 out.withUnsafeMutableBufferPointer { op in
-                    pool.forwardChannelsLast(ip.baseAddress!, images: 2, height: h, width: w, channels: 32, into: op.baseAddress!)
+                    pool.forwardChannelsLast(ip.baseAddress!, images: 2, height: h, width: w, channels: c, into: op.baseAddress!)
                 }
             }
-            for b in 0..<2 { for c in 0..<32 { for y in 0..<oh { for xx in 0..<ow {
-                XCTAssertEqual(out[((b * oh + y) * ow + xx) * 32 + c], ref[b, c, y, xx])
+            for b in 0..<2 { for ch in 0..<c { for y in 0..<oh { for xx in 0..<ow {
+                XCTAssertEqual(out[((b * oh + y) * ow + xx) * c + ch], ref[b, ch, y, xx], "k\(k) s\(s) \(h)x\(w)x\(c)")
             }}}}
         }
     }
