@@ -31,7 +31,12 @@ static inline __attribute__((always_inline)) void st(float *p, vacc v) { memcpy(
 
 long nn_wino3x3_packed_size(int cin, int cout) { return (long)(cout + KB - 1) / KB * KB * cin * 16; }
 
-long nn_wino3x3_scratch_size(int cin) { return 16L * cin * WT + 16L * KB * WT + (long)cin * 4 * STAGE_W; }
+/* Activations of one group kept for a fused head: [cout][row 0-1][even/odd column][WT/16 vectors]. */
+#define HEAD_COUT_MAX 64
+
+long nn_wino3x3_scratch_size(int cin) {
+    return 16L * cin * WT + 16L * KB * WT + (long)cin * 4 * STAGE_W + (long)HEAD_COUT_MAX * 4 * WT;
+}
 
 /* G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] for one 3x3 kernel, in double so the only
    rounding is the final one. */
@@ -162,13 +167,61 @@ static inline __attribute__((always_inline)) void output_tf(const float *m, int 
     }
 }
 
+/* As output_tf, but the activations stay in the group's buffer y, columns still split into even
+   and odd (the head's input; the pixel order is restored only for the head's few channels). */
+static inline __attribute__((always_inline)) void output_tf_keep(const float *m, int nv, int co0, int cout, int act,
+                                                               const float *slopes, int nslopes, float *y) {
+    for (int j = 0; j < KB && co0 + j < cout; j++) {
+        const int co = co0 + j;
+        const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
+        for (int q = 0; q < nv; q++) {
+            const float *mq = m + j * WT + 16 * q;
+            vacc q0[4], q1[4];
+            for (int c = 0; c < 4; c++) {
+                vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
+                vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
+                q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+            }
+            float *yc = y + (long)co * 4 * WT + 16 * q;
+            st(yc + 0 * WT, act_v(q0[0] + q0[1] + q0[2], act, s));
+            st(yc + 1 * WT, act_v(q0[1] - q0[2] - q0[3], act, s));
+            st(yc + 2 * WT, act_v(q1[0] + q1[1] + q1[2], act, s));
+            st(yc + 3 * WT, act_v(q1[1] - q1[2] - q1[3], act, s));
+        }
+    }
+}
+
+/* The fused 1x1 head (P-Net's conv4_1 + conv4_2: HEAD_OUT outputs, no activation) over the
+   group's activations: both column parities of a row at once, 2 x HEAD_OUT accumulators. */
+#define HEAD_OUT 6
+static inline __attribute__((always_inline)) void head_tf(const float *y, int cout, int nv, const float *hw,
+                                                        const float *hb, float *out, int oh, int ow, int oy,
+                                                        int rows, int x0, int ncols) {
+    for (int q = 0; q < nv; q++) {
+        const int n = ncols - 32 * q;
+        if (n <= 0) break;
+        for (int r = 0; r < rows; r++) {
+            vacc e[HEAD_OUT], o[HEAD_OUT];
+            for (int j = 0; j < HEAD_OUT; j++) { e[j] = (vacc){0} + hb[j]; o[j] = e[j]; }
+            const float *yr = y + (2 * r) * WT + 16 * q;
+            for (int c = 0; c < cout; c++) {
+                vacc ye = ld(yr + (long)c * 4 * WT), yo = ld(yr + (long)c * 4 * WT + WT);
+                for (int j = 0; j < HEAD_OUT; j++) { float wv = hw[j * cout + c]; e[j] += ye * wv; o[j] += yo * wv; }
+            }
+            for (int j = 0; j < HEAD_OUT; j++) store_pair(out + ((long)j * oh + oy + r) * ow + x0 + 32 * q, e[j], o[j], n);
+        }
+    }
+}
+
 CLONES
-void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
-                int act, const float *slopes, int nslopes, float *scratch, float *out) {
+void nn_wino3x3_head(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                     int act, const float *slopes, int nslopes, const float *hw, const float *hb,
+                     float *scratch, float *out) {
     const int oh = h - 2, ow = w - 2;
     if (oh <= 0 || ow <= 0) return;
-    float *v = scratch, *m = v + 16L * cin * WT, *stage = m + 16L * KB * WT;
+    float *v = scratch, *m = v + 16L * cin * WT, *stage = m + 16L * KB * WT, *y = stage + (long)cin * 4 * STAGE_W;
     const int blocks = (cout + KB - 1) / KB;
+    if (hw && cout > HEAD_COUT_MAX) return;
     for (int ty = 0; ty < oh; ty += 2) {
         /* An odd last row is done by moving its tile row up one: the row above is computed
            twice, to the same values, and all loads stay inside the map. */
@@ -194,11 +247,18 @@ void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const fl
             }
             for (int kb = 0; kb < blocks; kb++) {
                 products(u + (long)kb * 16 * cin * KB, v, cin, nv, bias, kb * KB, cout, m);
-                output_tf(m, nv, kb * KB, cout, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
+                if (hw) output_tf_keep(m, nv, kb * KB, cout, act, slopes, nslopes, y);
+                else output_tf(m, nv, kb * KB, cout, act, slopes, nslopes, out, oh, ow, oy, rows, x0, ncols);
             }
+            if (hw) head_tf(y, cout, nv, hw, hb, out, oh, ow, oy, rows, x0, ncols);
             gx = x0 + ncols;
         }
     }
+}
+
+void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                int act, const float *slopes, int nslopes, float *scratch, float *out) {
+    nn_wino3x3_head(in, cin, h, w, u, bias, cout, act, slopes, nslopes, NULL, NULL, scratch, out);
 }
 
 /* ---- The same transform for channels-last maps (O-Net's crops) ----

@@ -7,10 +7,12 @@ import NeuralNet
 /// P-Net: fully convolutional, 12x12 receptive field, stride 2.
 struct PNet: Sendable {
     let conv1: Conv2D, conv2: Conv2D, conv3: Conv2D
-    /// conv3 as Winograd F(2x2, 3x3): what the detector runs (`forwardInPlace`), about 1.4x
-    /// faster than the direct kernel on level 0 maps; `forward` keeps the direct kernel as the
-    /// reference path. conv2 stays direct: with 10 input and 16 output channels the transforms
-    /// cost what the saved multiplies gain (measured equal).
+    /// conv3 as Winograd F(2x2, 3x3) with the head fused after it: what the detector runs
+    /// (`forwardInPlace`). The Winograd product is about 1.4x faster than the direct kernel on
+    /// level 0 maps; the fused head never writes conv3's 32-channel map (2 MB at level 0 of a
+    /// 596x336 frame), which the separate 1x1 pass spent most of its time reading back.
+    /// `forward` keeps the direct kernels as the reference path. conv2 stays direct: with 10
+    /// input and 16 output channels the transforms cost what the saved multiplies gain.
     let conv3w: Winograd3x3
     /// conv4_1 (2 face/non-face logits) and conv4_2 (4 box offsets) as one 6-channel 1x1 conv.
     let head: Conv2D
@@ -24,10 +26,10 @@ struct PNet: Sendable {
                            activation: .prelu(f.tensor("prelu2.weight", shape: [16]).storage))
         conv3 = try Conv2D(weight: f.tensor("conv3.weight", shape: [32, 16, 3, 3]), bias: f.tensor("conv3.bias", shape: [32]),
                            activation: .prelu(f.tensor("prelu3.weight", shape: [32]).storage))
-        conv3w = try Winograd3x3(conv3)
         let w = try f.tensor("conv4_1.weight", shape: [2, 32, 1, 1]).storage + f.tensor("conv4_2.weight", shape: [4, 32, 1, 1]).storage
         let b = try f.tensor("conv4_1.bias", shape: [2]).storage + f.tensor("conv4_2.bias", shape: [4]).storage
         head = try Conv2D(weight: Tensor(shape: [6, 32, 1, 1], storage: w), bias: Tensor(shape: [6], storage: b))
+        conv3w = try Winograd3x3(conv3, head: head)
     }
 
     /// `[N, 3, H, W]` (H, W >= 12) to `[N, 6, h, w]`: channel 0-1 softmax probabilities

@@ -12,8 +12,18 @@ public struct Winograd3x3: Sendable {
     let bias: [Float]
     let act: Int32
     let slopes: [Float]
+    /// A 1x1 head fused after the activation (`nn_wino3x3_head`): weights `[6][outChannels]` and
+    /// bias `[6]`; empty when there is none. With a head, `forwardValid` writes the head's 6
+    /// channels and the layer's own map is never stored.
+    let headWeight: [Float]
+    let headBias: [Float]
 
-    public init(_ conv: Conv2D) throws {
+    /// Output channels of `forwardValid`: the head's when there is one.
+    public var storedChannels: Int { headBias.isEmpty ? outChannels : headBias.count }
+
+    /// `head`: a 1x1 convolution to 6 outputs with no activation (P-Net's two heads) to run on
+    /// this layer's activations as they are produced.
+    public init(_ conv: Conv2D, head: Conv2D? = nil) throws {
         guard conv.kernelH == 3, conv.kernelW == 3, conv.strideH == 1, conv.strideW == 1, conv.padH == 0, conv.padW == 0 else {
             throw NeuralNetError.badInput(layer: "Winograd3x3", shape: [conv.outChannels, conv.inChannels, conv.kernelH, conv.kernelW],
                                           reason: "needs a 3x3 kernel, stride 1, no padding")
@@ -30,12 +40,24 @@ public struct Winograd3x3: Sendable {
         packed = p
         bias = conv.bias
         (act, slopes) = conv.activation.kernelArguments
+        if let head {
+            guard head.kernelH == 1, head.kernelW == 1, head.inChannels == conv.outChannels, head.outChannels == 6,
+                  conv.outChannels <= 64, case .none = head.activation else {
+                throw NeuralNetError.badInput(layer: "Winograd3x3", shape: [head.outChannels, head.inChannels, head.kernelH, head.kernelW],
+                                              reason: "a fused head must be a 1x1 convolution of the layer's channels (at most 64) to 6 outputs, without activation")
+            }
+            headWeight = head.weight
+            headBias = head.bias
+        } else {
+            headWeight = []
+            headBias = []
+        }
     }
 
     /// Floats of per-thread scratch `forwardValid` needs.
     public var scratchCount: Int { nn_wino3x3_scratch_size(Int32(inChannels)) }
 
-    /// One `[inChannels, height, width]` image into `[outChannels, height - 2, width - 2]`.
+    /// One `[inChannels, height, width]` image into `[storedChannels, height - 2, width - 2]`.
     /// Preconditions (the caller's): buffers that large (no slack needed after the input),
     /// `scratch` holds `scratchCount` floats and is not shared with another thread.
     public func forwardValid(_ input: UnsafePointer<Float>, height: Int, width: Int,
@@ -44,8 +66,18 @@ public struct Winograd3x3: Sendable {
             bias.withUnsafeBufferPointer { bb in
                 slopes.withUnsafeBufferPointer { sb in
                     guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
-                    nn_wino3x3(input, Int32(inChannels), Int32(height), Int32(width), up, bp, Int32(outChannels),
-                               act, sp, Int32(slopes.count), scratch, out)
+                    guard !headBias.isEmpty else {
+                        nn_wino3x3(input, Int32(inChannels), Int32(height), Int32(width), up, bp, Int32(outChannels),
+                                   act, sp, Int32(slopes.count), scratch, out)
+                        return
+                    }
+                    headWeight.withUnsafeBufferPointer { hwb in
+                        headBias.withUnsafeBufferPointer { hbb in
+                            guard let hw = hwb.baseAddress, let hb = hbb.baseAddress else { return }
+                            nn_wino3x3_head(input, Int32(inChannels), Int32(height), Int32(width), up, bp, Int32(outChannels),
+                                            act, sp, Int32(slopes.count), hw, hb, scratch, out)
+                        }
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@ import Capture
 import Foundation
 import XCTest
 @testable import FaceDetect
+import NeuralNet
 
 /// Not a test: an opt-in timing harness for this branch until `fer-live bench detect` can read
 /// video (needs Capture's VideoFileSource). Prints fps; asserts only that detection ran.
@@ -103,12 +104,14 @@ extension BenchmarkHarness {
 
 extension BenchmarkHarness {
     /// Per-layer time of P-Net on one random pyramid level, one thread (best of many runs), with
-    /// useful GMAC/s (direct-convolution multiply-adds).
+    /// useful GMAC/s (direct-convolution multiply-adds); conv3 + head fused as the detector runs
+    /// them, and for comparison unfused (Winograd conv3 writing its map, then the 1x1 head).
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetLayers
     func testPNetLayers() throws {
         let env = ProcessInfo.processInfo.environment
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let p = try Fixtures.mtcnn().pnet
+        let unfused = try Winograd3x3(p.conv3)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         for (rows, cols) in [(202, 358), (217, 385), (72, 128)] {
             let s = PNetScratch()
@@ -116,26 +119,30 @@ extension BenchmarkHarness {
             _ = p.forwardInPlace(s, rows: rows, cols: cols)
             let h1 = rows - 2, w1 = cols - 2, ph = p.pool.outputSize(h1), pw = p.pool.outputSize(w1)
             let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
-            var t = [Double](repeating: .infinity, count: 4)
+            var c3 = [Float](repeating: 0, count: 32 * h3 * w3)
+            var t = [Double](repeating: .infinity, count: 5)
             for _ in 0..<30 {
                 s.input.withUnsafeBufferPointer { x in s.c1.withUnsafeMutableBufferPointer { c1 in s.p1.withUnsafeMutableBufferPointer { p1 in
-                s.c2.withUnsafeMutableBufferPointer { c2 in s.c3.withUnsafeMutableBufferPointer { c3 in s.head.withUnsafeMutableBufferPointer { hd in
+                s.c2.withUnsafeMutableBufferPointer { c2 in c3.withUnsafeMutableBufferPointer { c3 in s.head.withUnsafeMutableBufferPointer { hd in
                 s.wino.withUnsafeMutableBufferPointer { wn in
                     let t0 = now()
                     p.conv1.forwardValidPooled2(x.baseAddress!, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1.baseAddress!, into: p1.baseAddress!)
                     let t1 = now()
                     p.conv2.forwardValid(p1.baseAddress!, height: ph, width: pw, into: c2.baseAddress!)
                     let t2 = now()
-                    p.conv3w.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: c3.baseAddress!)
+                    p.conv3w.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: hd.baseAddress!)
                     let t3 = now()
-                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd.baseAddress!)
+                    unfused.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: c3.baseAddress!)
                     let t4 = now()
-                    for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].enumerated() { t[k] = min(t[k], d) }
+                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd.baseAddress!)
+                    let t5 = now()
+                    for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4].enumerated() { t[k] = min(t[k], d) }
                 }}}}}}}
             }
-            let macs = [Double(h1 * w1 * 270), Double(h2 * w2 * 1440), Double(h3 * w3 * 4608), Double(h3 * w3 * 192)]
-            print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t.reduce(0, +) * 1e6)
-                  + zip(t, macs).map { String(format: "%.0f us (%.0f GMAC/s)", $0 * 1e6, $1 / $0 / 1e9) }.joined(separator: ", "))
+            let macs = [Double(h1 * w1 * 270), Double(h2 * w2 * 1440), Double(h3 * w3 * 4800), Double(h3 * w3 * 4608), Double(h3 * w3 * 192)]
+            print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t[0..<3].reduce(0, +) * 1e6)
+                  + zip(["conv1+pool", "conv2", "conv3+head", "unfused conv3", "head"], zip(t, macs))
+                    .map { String(format: "%@ %.0f us (%.0f GMAC/s)", $0, $1.0 * 1e6, $1.1 / $1.0 / 1e9) }.joined(separator: ", "))
         }
     }
 }

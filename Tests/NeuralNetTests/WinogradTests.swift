@@ -49,6 +49,43 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The fused head (conv3 + PReLU + 1x1 to 6 channels, P-Net's shape) against the direct
+    /// convolution followed by the separate 1x1 layer, on the awkward sizes; writes exactly the
+    /// head's map. A head of the wrong shape is refused.
+    func testFusedHeadMatchesTwoLayers() throws {
+        var rng = LCG(state: 6)
+        for (cin, cout) in [(16, 32), (3, 5), (16, 9)] {
+            let slopes = (0..<cout).map { Float($0 % 4) * 0.25 }
+            let conv = try Conv2D(weight: rng.tensor([cout, cin, 3, 3]), bias: rng.tensor([cout]), activation: .prelu(slopes))
+            let head = try Conv2D(weight: rng.tensor([6, cout, 1, 1]), bias: rng.tensor([6]))
+            let fused = try Winograd3x3(conv, head: head)
+            XCTAssertEqual(fused.storedChannels, 6)
+            var scratch = [Float](repeating: .nan, count: fused.scratchCount)
+            for (h, w) in [(3, 3), (4, 4), (3, 35), (7, 66), (35, 3), (11, 98), (9, 131), (14, 200)] {
+                let x = rng.tensor([1, cin, h, w])
+                let oh = h - 2, ow = w - 2, n = 6 * oh * ow
+                let mid = try conv.forward(x)
+                let want = try head.forward(mid)
+                var out = [Float](repeating: .nan, count: n + 40)
+                x.storage.withUnsafeBufferPointer { ip in
+                    out.withUnsafeMutableBufferPointer { op in
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            fused.forwardValid(ip.baseAddress!, height: h, width: w, scratch: sp.baseAddress!, into: op.baseAddress!)
+                        }
+                    }
+                }
+                var worst: Float = 0
+                for i in 0..<n { worst = max(worst, abs(out[i] - want.storage[i]) / max(1, abs(want.storage[i]))) }
+                XCTAssertLessThan(worst, 1e-4, "cin \(cin) cout \(cout) \(h)x\(w)")
+                XCTAssertTrue(out[n...].allSatisfy { $0.isNaN }, "cin \(cin) cout \(cout) \(h)x\(w): wrote past the output")
+            }
+        }
+        let conv = try Conv2D(weight: rng.tensor([8, 4, 3, 3]))
+        XCTAssertThrowsError(try Winograd3x3(conv, head: Conv2D(weight: rng.tensor([5, 8, 1, 1]))))
+        XCTAssertThrowsError(try Winograd3x3(conv, head: Conv2D(weight: rng.tensor([6, 8, 3, 3]))))
+        XCTAssertThrowsError(try Winograd3x3(conv, head: Conv2D(weight: rng.tensor([6, 8, 1, 1]), activation: .relu)))
+    }
+
     func testMatchesTextbook() throws {
         var rng = LCG(state: 9)
         let x = rng.tensor([1, 16, 13, 41]), wt = rng.tensor([32, 16, 3, 3]), b = rng.tensor([32])

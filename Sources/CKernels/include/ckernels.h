@@ -49,6 +49,12 @@ long nn_wino3x3_scratch_size(int cin);
 void nn_wino3x3_pack(const float *weight, int cin, int cout, float *u);
 void nn_wino3x3(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
                 int act, const float *slopes, int nslopes, float *scratch, float *out);
+/* nn_wino3x3 followed by a 1x1 convolution of its activations to 6 outputs (weights hw [6][cout],
+   bias hb [6], no activation; P-Net's two heads), fused: the 3x3 layer's map is never written,
+   out is [6][h - 2][w - 2]. cout at most 64. */
+void nn_wino3x3_head(const float *in, int cin, int h, int w, const float *u, const float *bias, int cout,
+                     int act, const float *slopes, int nslopes, const float *hw, const float *hb,
+                     float *scratch, float *out);
 
 /* The same for channels-last maps, as nn_conv_nhwc: n images [h][w][cs] (channels 0..cin-1 read,
    cin a multiple of 16 and <= 64), output [pixel][coutp], coutp 16, 32, 48 or 64 (zero padding channels),
