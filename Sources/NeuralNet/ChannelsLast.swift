@@ -148,7 +148,7 @@ extension ChannelsLastConv {
                 slopes.withUnsafeBufferPointer { sb in
                     guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
                     let run = { (r: Range<Int>) in
-                        nn_wino3x3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), up, bp, sp,
+                        nn_wino3x3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels), up, bp, sp,
                                         Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
                     }
                     if parallel && tiles * macsPerTile >= 4_000_000 {

@@ -60,10 +60,12 @@ void nn_wino3x3_head(const float *in, int cin, int h, int w, const float *u, con
    cin a multiple of 16 and <= 64), output [pixel][coutp], coutp 16, 32, 48 or 64 (zero padding channels),
    h, w >= 4. Tiles (2x2 outputs) of all images numbered in one sequence, ((h-1)/2) * ((w-1)/2)
    per image; writes the outputs of tiles [t0, t1), each output once. u from nn_wino3x3_pack_nhwc:
-   [16][cin][coutp]. bias and slopes [coutp]. Uses about 100 KB of stack. */
+   [16][cin][coutp]. bias and slopes [coutp]. Only input channels 0..cred-1 carry weights (the
+   rest of the cin, rounded up to whole vectors, are transformed but skipped in the products).
+   Uses about 100 KB of stack. */
 long nn_wino3x3_nhwc_packed_size(int cin, int coutp);
 void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
-void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, const float *u, const float *bias,
+void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
 
 /* Summed-area table of the RGB24 pixels [x0, x0 + w) x [y0, y0 + h): (h + 1) x (w + 1) x 3
