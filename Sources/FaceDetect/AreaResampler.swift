@@ -74,12 +74,15 @@ struct IntegralImage: Sendable {
                      into dst: UnsafeMutablePointer<Float>) {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * outW) { cols in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * outW) { buf in
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * (w + 1)) { d in
-                    table.withUnsafeBufferPointer { t in
-                        guard let tb = t.baseAddress, let cb = cols.baseAddress, let bb = buf.baseAddress,
-                              let db = d.baseAddress else { return }
-                        nn_area_resample(tb, 3 * (tableWidth + 1), Int32(x0 - originX), Int32(y0 - originY), Int32(w), Int32(h), Int32(outH), Int32(outW),
-                                         Int32(rows.lowerBound), Int32(rows.upperBound), interleaved ? 1 : 0, cb, bb, db, dst)
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: outW) { rkw in
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * (w + 1)) { d in
+                        table.withUnsafeBufferPointer { t in
+                            guard let tb = t.baseAddress, let cb = cols.baseAddress, let bb = buf.baseAddress,
+                                  let rb = rkw.baseAddress, let db = d.baseAddress else { return }
+                            nn_area_resample(tb, 3 * (tableWidth + 1), Int32(x0 - originX), Int32(y0 - originY), Int32(w), Int32(h),
+                                             Int32(outH), Int32(outW), Int32(rows.lowerBound), Int32(rows.upperBound), interleaved ? 1 : 0,
+                                             cb, bb, rb, db, dst)
+                        }
                     }
                 }
             }

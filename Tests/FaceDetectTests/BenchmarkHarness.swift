@@ -146,3 +146,4 @@ extension BenchmarkHarness {
         }
     }
 }
+

@@ -76,9 +76,10 @@ void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int 
    outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
    UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as
    (v / kh / kw - 127.5) / 128: planar [3][rows][outW] or, with interleaved, [rows][outW][3].
-   Scratch: cols 2 * outW ints, buf 4 * outW floats, d 3 * (w + 1) UInt32. */
+   Values are bit for bit torch's float sum / kh / kw.
+   Scratch: cols 2 * outW ints, buf 4 * outW floats, rkw outW doubles, d 3 * (w + 1) UInt32. */
 void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
-                      int row0, int row1, int interleaved, int *cols, float *buf, uint32_t *d, float *dst);
+                      int row0, int row1, int interleaved, int *cols, float *buf, double *rkw, uint32_t *d, float *dst);
 
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
