@@ -407,3 +407,177 @@ void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
     float m[16 * CT * 64] __attribute__((aligned(64)));
     for (long c0 = t0; c0 < t1; c0 += CT) nhwc_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m);
 }
+
+/* ---- Winograd F(4x4, 3x3), channels-last ----
+   As nn_wino3x3_nhwc with 4x4 output tiles from 6x6 input windows (Lavin & Gray's points 0, +-1,
+   +-2): 36 products per tile and channel pair for 16 outputs, 2.25 per output instead of 4. The
+   transforms have larger coefficients (up to 8), so results carry a little more float rounding;
+   still far inside the 1e-4 the parity tests allow. V and M take 110 KB each for 12 tiles of 64
+   channels: per xi the products touch 3 KB of each plus 16 KB of weights, which stays in L1. */
+#define CT4 12
+
+long nn_wino4x4_nhwc_packed_size(int cin, int coutp) { return 36L * cin * coutp; }
+
+/* G g G^T with G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+   in double so the only rounding is the final one. */
+static void kernel_tf4(const float *g, float r[36]) {
+    static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    double t[6][3];
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
+    for (int i = 0; i < 6; i++)
+        for (int l = 0; l < 6; l++) r[i * 6 + l] = (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
+}
+
+void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
+    memset(u, 0, sizeof(float) * nn_wino4x4_nhwc_packed_size(cin, coutp));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            float r[36];
+            kernel_tf4(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 36; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
+        }
+}
+
+/* B^T x for one 6-vector: rows 4 0 -5 0 1 0 / 0 -4 -4 1 1 0 / 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 /
+   0 2 -1 -2 1 0 / 0 4 0 -5 0 1. */
+#define BT6(x, t)                                                                                 \
+    do {                                                                                          \
+        vacc s12 = x[1] + x[2], d12 = x[1] - x[2], d31 = x[3] - x[1], d42 = x[4] - x[2];         \
+        t[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];                                                  \
+        t[1] = (x[3] + x[4]) - 4.0f * s12;                                                        \
+        t[2] = (x[4] - x[3]) + 4.0f * d12;                                                        \
+        t[3] = d42 + 2.0f * d31;                                                                  \
+        t[4] = d42 - 2.0f * d31;                                                                  \
+        t[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];                                                  \
+    } while (0)
+
+/* A^T m for one 6-vector: rows 1 1 1 1 1 0 / 0 1 -1 2 -2 0 / 0 1 1 4 4 0 / 0 1 -1 8 -8 1. */
+#define AT6(m, y)                                                                                 \
+    do {                                                                                          \
+        vacc s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];         \
+        y[0] = m[0] + s12 + s34;                                                                  \
+        y[1] = d12 + 2.0f * d34;                                                                  \
+        y[2] = s12 + 4.0f * s34;                                                                  \
+        y[3] = d12 + 8.0f * d34 + m[5];                                                           \
+    } while (0)
+
+static inline void tile4_pos(long t, int th, int tw, int oh, int ow, long *img, int *ny, int *nx) {
+    long per = (long)th * tw, r = t % per;
+    *img = t / per;
+    *ny = 4 * (int)(r / tw); *nx = 4 * (int)(r % tw);
+}
+
+#define NHWC4_PRODUCTS(NQ)                                                                       \
+static inline __attribute__((always_inline)) void nhwc4_products_##NQ(const float *u, const float *v, float *m, \
+                                                                      int cin, int cred, const float *bias) { \
+    for (int xi = 0; xi < 36; xi++) {                                                           \
+        const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
+        for (int p0 = 0; p0 < CT4; p0 += 6) {                                                   \
+            vacc acc[6][NQ];                                                                    \
+            for (int q = 0; q < NQ; q++) {                                                      \
+                vacc b0 = xi == 7 ? ld(bias + 16 * q) : (vacc){0};                             \
+                for (int p = 0; p < 6; p++) acc[p][q] = b0;                                     \
+            }                                                                                   \
+            const float *vx = v + ((long)xi * CT4 + p0) * cin;                                  \
+            for (int c = 0; c < cred; c++) {                                                    \
+                vacc wv[NQ];                                                                    \
+                for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
+                for (int p = 0; p < 6; p++) {                                                   \
+                    float x = vx[p * cin + c];                                                  \
+                    for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
+                }                                                                               \
+            }                                                                                   \
+            for (int p = 0; p < 6; p++)                                                         \
+                for (int q = 0; q < NQ; q++) st(m + ((xi * CT4 + p0 + p) * 64) + 16 * q, acc[p][q]); \
+        }                                                                                       \
+    }                                                                                           \
+}
+NHWC4_PRODUCTS(4)
+NHWC4_PRODUCTS(3)
+NHWC4_PRODUCTS(2)
+NHWC4_PRODUCTS(1)
+
+static inline __attribute__((always_inline)) void nhwc4_group(const float *in, int h, int w, int cs, int cin, int cred,
+                                                            const float *u, const float *bias, const float *slopes,
+                                                            int coutp, int act, float *out, long c0, long t1,
+                                                            float *v, float *m) {
+    const int oh = h - 2, ow = w - 2, th = (oh + 3) / 4, tw = (ow + 3) / 4;
+    const int nt = t1 - c0 < CT4 ? (int)(t1 - c0) : CT4;
+    /* Tile positions: one division for the group, then steps along the tile rows. A tile past
+       the map's edge is moved back to end at it (its window stays inside the input). */
+    long timg[CT4]; int tny[CT4], tnx[CT4], toy[CT4], tox[CT4];
+    {
+        long img; int ny, nx;
+        tile4_pos(c0, th, tw, oh, ow, &img, &ny, &nx);
+        for (int p = 0; p < nt; p++) {
+            timg[p] = img; tny[p] = ny; tnx[p] = nx;
+            toy[p] = ny < oh - 4 ? ny : oh - 4; tox[p] = nx < ow - 4 ? nx : ow - 4;
+            if ((nx += 4) >= 4 * tw) { nx = 0; if ((ny += 4) >= 4 * th) { ny = 0; img++; } }
+        }
+    }
+    /* Input transform B^T d B per tile and 16-channel vector; slots past the last tile repeat it. */
+    for (int p = 0; p < CT4; p++) {
+        const int q = p < nt ? p : nt - 1;
+        const float *base = in + (((long)timg[q] * h + toy[q]) * w + tox[q]) * cs;
+        for (int cv = 0; cv < cin; cv += 16) {
+            vacc s[6][6];
+            for (int k = 0; k < 6; k++) {
+                vacc x[6], t[6];
+                for (int r = 0; r < 6; r++) x[r] = ld(base + ((long)r * w + k) * cs + cv);
+                BT6(x, t);
+                for (int i = 0; i < 6; i++) s[i][k] = t[i];
+            }
+            for (int i = 0; i < 6; i++) {
+                vacc t[6];
+                BT6(s[i], t);
+                for (int l = 0; l < 6; l++) st(v + ((long)(i * 6 + l) * CT4 + p) * cin + cv, t[l]);
+            }
+        }
+    }
+    switch (coutp) {
+    case 64: nhwc4_products_4(u, v, m, cin, cred, bias); break;
+    case 48: nhwc4_products_3(u, v, m, cin, cred, bias); break;
+    case 32: nhwc4_products_2(u, v, m, cin, cred, bias); break;
+    default: nhwc4_products_1(u, v, m, cin, cred, bias); break;
+    }
+    /* Output transform A^T M A, activation; a moved-back tile stores only the outputs past its
+       nominal origin, so every output is written once. */
+    for (int p = 0; p < nt; p++) {
+        const long img = timg[p];
+        const int ny = tny[p], nx = tnx[p], oy = toy[p], ox = tox[p];
+        for (int q = 0; q < coutp / 16; q++) {
+            const float *mp = m + (long)p * 64 + 16 * q;
+            vacc a[6][4];
+            for (int i = 0; i < 6; i++) {
+                vacc mm[6], y[4];
+                for (int l = 0; l < 6; l++) mm[l] = ld(mp + (long)(i * 6 + l) * CT4 * 64);
+                AT6(mm, y);
+                for (int c = 0; c < 4; c++) a[i][c] = y[c];
+            }
+            vacc sl = act == NN_ACT_PRELU ? ld(slopes + 16 * q) : (vacc){0}, z = {0};
+            for (int c = 0; c < 4; c++) {
+                vacc col[6], y[4];
+                for (int i = 0; i < 6; i++) col[i] = a[i][c];
+                AT6(col, y);
+                for (int r = 0; r < 4; r++) {
+                    if (oy + r < ny || ox + c < nx) continue;
+                    vacc val = y[r];
+                    if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
+                        val = __builtin_elementwise_max(val, z) + __builtin_elementwise_min(val, z) * sl;
+                    st(out + (((long)img * oh + oy + r) * ow + ox + c) * coutp + 16 * q, val);
+                }
+            }
+        }
+    }
+}
+
+CLONES
+void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
+    if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+    float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
+    float m[36 * CT4 * 64] __attribute__((aligned(64)));
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m);
+}

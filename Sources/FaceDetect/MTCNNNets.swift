@@ -64,12 +64,14 @@ extension Float {
     @inline(__always) fileprivate var exp: Float { Foundation.exp(self) }
 }
 
-/// Which 3x3 crop-network convolutions run as Winograd F(2x2, 3x3) (`ChannelsLastConv(_:winograd:)`):
-/// each where measured faster than the direct channels-last kernel.
+/// Which 3x3 crop-network convolutions run as Winograd (`ChannelsLastConv(_:winograd:outputTile:)`),
+/// and with which output tile: each where measured fastest (`BenchmarkHarness.testWinogradTiles`,
+/// best of 300 interleaved runs, microseconds per crop: direct / F(2x2) / F(4x4)):
+/// R-Net conv2 11.2 / 8.7 / 8.2, O-Net conv2 89 / 61 / 43, O-Net conv3 28 / 14.8 / 8.8.
 enum Winograd {
-    static let rnetConv2 = true
-    static let onetConv2 = true
-    static let onetConv3 = true
+    static let rnetConv2: Int? = 4
+    static let onetConv2: Int? = 4
+    static let onetConv3: Int? = 4
 }
 
 /// R-Net: 24x24 crops to face probability and box regression.
@@ -79,10 +81,10 @@ struct RNet: Sendable {
 
     init(path: String) throws {
         let f = try SafeTensorsFile(path: path)
-        func conv(_ name: String, _ shape: [Int], prelu: String, winograd: Bool = false) throws -> CropNet.Op {
+        func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
             .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
                                               activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
-                                       winograd: winograd))
+                                       winograd: tile != nil, outputTile: tile ?? 2))
         }
         let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
         let dense4 = try Linear(weight: columnsToHWC(f.tensor("dense4.weight", shape: [128, 576]), c: 64, h: 3, wd: 3),
@@ -114,10 +116,10 @@ struct ONet: Sendable {
 
     init(path: String) throws {
         let f = try SafeTensorsFile(path: path)
-        func conv(_ name: String, _ shape: [Int], prelu: String, winograd: Bool = false) throws -> CropNet.Op {
+        func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
             .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
                                               activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
-                                       winograd: winograd))
+                                       winograd: tile != nil, outputTile: tile ?? 2))
         }
         let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
         let dense5 = try Linear(weight: columnsToHWC(f.tensor("dense5.weight", shape: [256, 1152]), c: 128, h: 3, wd: 3),

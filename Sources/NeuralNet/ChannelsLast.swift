@@ -18,9 +18,12 @@ public struct ChannelsLastConv: Sendable {
     let bias: [Float]
     let slopes: [Float]
     let act: Int32
-    /// Winograd F(2x2, 3x3) weights `[16][in][paddedOut]` when built with `winograd: true`
-    /// (`nn_wino3x3_nhwc`); empty otherwise.
+    /// Winograd weights when built with `winograd: true`: F(2x2, 3x3) `[16][in][paddedOut]`
+    /// (`nn_wino3x3_nhwc`) or, with `outputTile: 4`, F(4x4, 3x3) `[36][in][paddedOut]`
+    /// (`nn_wino4x4_nhwc`); empty otherwise.
     let winogradPacked: [Float]
+    /// 2 or 4: the Winograd output tile's side.
+    let winogradTile: Int
 
     /// Output channel count rounded up to whole 16-lane vectors.
     public static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
@@ -28,8 +31,9 @@ public struct ChannelsLastConv: Sendable {
     /// `winograd`: run as Winograd F(2x2, 3x3) (`nn_wino3x3_nhwc`; 3x3 kernels, at most 64 input
     /// and output channels) when the input's channel stride covers the input channels
     /// rounded up to 16; results within float rounding of the direct kernel, about 1.7-2x faster
-    /// on O-Net's conv2 and conv3.
-    public init(_ conv: Conv2D, winograd: Bool = false) throws {
+    /// on O-Net's conv2 and conv3. `outputTile: 4` makes it F(4x4, 3x3) (`nn_wino4x4_nhwc`,
+    /// 2.25 products per output instead of 4) on maps of at least 6x6; smaller ones run direct.
+    public init(_ conv: Conv2D, winograd: Bool = false, outputTile: Int = 2) throws {
         guard conv.strideH == 1, conv.strideW == 1, conv.padH == 0, conv.padW == 0, conv.kernelH * conv.kernelW <= 64 else {
             throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [conv.outChannels, conv.inChannels, conv.kernelH, conv.kernelW],
                                           reason: "needs stride 1, no padding, kernel area <= 64")
@@ -47,22 +51,27 @@ public struct ChannelsLastConv: Sendable {
             // Input channels rounded up to whole vectors with zero weights: the kernel reads the
             // padding lanes of the input's channel stride, which then cannot change the result.
             let cinP = Self.padded(cin)
-            guard kh == 3, kw == 3, cinP <= 64, cp <= 64 else {
+            guard kh == 3, kw == 3, cinP <= 64, cp <= 64, outputTile == 2 || outputTile == 4 else {
                 throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [cout, cin, kh, kw],
-                                              reason: "Winograd needs a 3x3 kernel, at most 64 input and output channels")
+                                              reason: "Winograd needs a 3x3 kernel, at most 64 input and output channels, output tile 2 or 4")
             }
             var wpad = [Float](repeating: 0, count: cout * cinP * 9)
             for o in 0..<cout { for c in 0..<cin { for k in 0..<9 { wpad[(o * cinP + c) * 9 + k] = conv.weight[(o * cin + c) * 9 + k] } } }
-            u = [Float](repeating: 0, count: nn_wino3x3_nhwc_packed_size(Int32(cinP), Int32(cp)))
+            let count = outputTile == 4 ? nn_wino4x4_nhwc_packed_size(Int32(cinP), Int32(cp)) : nn_wino3x3_nhwc_packed_size(Int32(cinP), Int32(cp))
+            u = [Float](repeating: 0, count: count)
             wpad.withUnsafeBufferPointer { w in
                 u.withUnsafeMutableBufferPointer { ub in
                     guard let wp = w.baseAddress, let up = ub.baseAddress else { return }
-                    nn_wino3x3_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    if outputTile == 4 {
+                        nn_wino4x4_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    } else {
+                        nn_wino3x3_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    }
                 }
             }
         }
         self.init(inChannels: cin, outChannels: cout, kernelH: kh, kernelW: kw, packed: p, bias: conv.bias,
-                  activation: conv.activation, winogradPacked: u)
+                  activation: conv.activation, winogradPacked: u, winogradTile: outputTile)
     }
 
     /// A dense layer on flattened channels-last features (the caller orders the weight's
@@ -76,8 +85,9 @@ public struct ChannelsLastConv: Sendable {
     }
 
     private init(inChannels: Int, outChannels: Int, kernelH: Int, kernelW: Int, packed: [Float], bias: [Float],
-                 activation: Activation, winogradPacked: [Float] = []) {
+                 activation: Activation, winogradPacked: [Float] = [], winogradTile: Int = 2) {
         self.winogradPacked = winogradPacked
+        self.winogradTile = winogradTile
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernelH = kernelH; self.kernelW = kernelW
         paddedOut = Self.padded(outChannels)
@@ -109,7 +119,7 @@ public struct ChannelsLastConv: Sendable {
                         into out: UnsafeMutablePointer<Float>, parallel: Bool) {
         let (oh, ow) = outputSize(height: height, width: width)
         guard images > 0, oh > 0, ow > 0 else { return }
-        if !winogradPacked.isEmpty && oh >= 2 && ow >= 2 && channelStride >= Self.padded(inChannels) {
+        if !winogradPacked.isEmpty && oh >= winogradTile && ow >= winogradTile && channelStride >= Self.padded(inChannels) {
             forwardWinograd(input, images: images, height: height, width: width, channelStride: channelStride, into: out,
                             parallel: parallel)
             return
@@ -141,15 +151,21 @@ extension ChannelsLastConv {
     /// The Winograd path of `forward`: 2x2 output tiles of all images split over the cores.
     private func forwardWinograd(_ input: UnsafePointer<Float>, images: Int, height: Int, width: Int, channelStride: Int,
                                  into out: UnsafeMutablePointer<Float>, parallel: Bool) {
-        let tiles = images * ((height - 1) / 2) * ((width - 1) / 2)
-        let macsPerTile = 16 * inChannels * paddedOut
+        let m = winogradTile, oh = height - 2, ow = width - 2
+        let tiles = images * ((oh + m - 1) / m) * ((ow + m - 1) / m)
+        let macsPerTile = (m + 2) * (m + 2) * inChannels * paddedOut
         winogradPacked.withUnsafeBufferPointer { ub in
             bias.withUnsafeBufferPointer { bb in
                 slopes.withUnsafeBufferPointer { sb in
                     guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
                     let run = { (r: Range<Int>) in
-                        nn_wino3x3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels), up, bp, sp,
-                                        Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
+                        if m == 4 {
+                            nn_wino4x4_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels),
+                                            up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
+                        } else {
+                            nn_wino3x3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels),
+                                            up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
+                        }
                     }
                     if parallel && tiles * macsPerTile >= 4_000_000 {
                         let box = SendableBox(run)

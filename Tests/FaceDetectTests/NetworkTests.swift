@@ -18,6 +18,7 @@ final class NetworkTests: XCTestCase {
         guard ours.count == ref.count else { return }
         var worst: Float = 0
         for i in 0..<ours.count { worst = max(worst, abs(ours[i] - ref.storage[i])) }
+        if ProcessInfo.processInfo.environment["FER_SHOW_WORST"] != nil { print("WORST \(what): \(worst)") }
         XCTAssertLessThanOrEqual(worst, tol, "\(what): max abs difference", file: file, line: line)
     }
 

@@ -68,6 +68,14 @@ void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, flo
 void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
 
+/* Winograd F(4x4, 3x3) for the same channels-last maps and arguments: 4x4 output tiles (h, w at
+   least 6), tiles numbered per image in rows of ceil((w - 2) / 4). u from nn_wino4x4_pack_nhwc:
+   [36][cin][coutp]. Uses about 220 KB of stack. */
+long nn_wino4x4_nhwc_packed_size(int cin, int coutp);
+void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
+void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1);
+
 /* Summed-area table of the RGB24 pixels [x0, x0 + w) x [y0, y0 + h): (h + 1) x (w + 1) x 3
    UInt32 with wrapping sums, row 0 and column 0 zero. Writes every entry of `table`. */
 void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int h, uint32_t *table);
