@@ -95,11 +95,14 @@ private struct SortedBoxes {
 
     /// Greedy suppression in score order: keeps a box unless a kept, higher-ranked one
     /// `suppresses` it (arguments: ranks of the kept and the tested box, then the arrays).
-    /// Returns the kept boxes' original indices, best first.
+    /// Returns the kept boxes' original indices, best first. Inlined with its closure so the
+    /// inner loop (one overlap test against every later box, written without branches) compiles
+    /// to straight vector code: P-Net's NMS tests about a million pairs per 1080p frame.
+    @inline(__always)
     func greedy(_ suppresses: (Int, Int, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>,
                                UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Bool) -> [Int] {
         let n = order.count
-        var suppressed = [Bool](repeating: false, count: n)
+        var suppressed = [UInt8](repeating: 0, count: n)
         var keep: [Int] = []
         x1.withUnsafeBufferPointer { x1 in
         y1.withUnsafeBufferPointer { y1 in
@@ -107,12 +110,10 @@ private struct SortedBoxes {
         y2.withUnsafeBufferPointer { y2 in
         area.withUnsafeBufferPointer { area in
             suppressed.withUnsafeMutableBufferPointer { sup in
-                for a in 0..<n where !sup[a] {
+                for a in 0..<n where sup[a] == 0 {
                     keep.append(order[a])
-                    var b = a + 1
-                    while b < n {
-                        if !sup[b] && suppresses(a, b, x1, y1, x2, y2, area) { sup[b] = true }
-                        b += 1
+                    for b in (a + 1)..<n {
+                        sup[b] |= suppresses(a, b, x1, y1, x2, y2, area) ? 1 : 0
                     }
                 }
             }

@@ -179,3 +179,26 @@ extension BenchmarkHarness {
         }
     }
 }
+
+extension BenchmarkHarness {
+    /// Area resampling of a 1920x1080 frame to P-Net's first pyramid level (1153x649), best of 20
+    /// (memory-bound on the 25 MB summed-area table).
+    ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPyramidLevelSpeed
+    func testPyramidLevelSpeed() throws {
+        guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let (w, h) = (1920, 1080)
+        let frame = Frame(index: 0, time: 0, width: w, height: h, pixels: (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let image = IntegralImage(frame: frame)
+        for (oh, ow) in [(649, 1153), (460, 817), (230, 409)] {
+            var out = [Float](repeating: 0, count: 3 * oh * ow)
+            var best = Double.infinity
+            for _ in 0..<20 {
+                let t0 = now()
+                out.withUnsafeMutableBufferPointer { p in image.resample(x0: 0, y0: 0, w: w, h: h, outH: oh, outW: ow, rows: 0..<oh, into: p.baseAddress!) }
+                best = min(best, now() - t0)
+            }
+            print(String(format: "PYRAMID 1920x1080 -> %dx%d: %.0f us", ow, oh, best * 1e6))
+        }
+    }
+}
