@@ -499,10 +499,54 @@ NHWC4_PRODUCTS(3)
 NHWC4_PRODUCTS(2)
 NHWC4_PRODUCTS(1)
 
+/* 16x16 transpose of 16 vectors (rows) in place: 32-bit and 64-bit interleaves within 128-bit
+   lanes, then the 128-bit lanes gathered, all with constant shuffles. */
+#define LANES4(a, b, k) __builtin_shufflevector(a, b, 4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3, 16 + 4 * k, 17 + 4 * k, 18 + 4 * k, 19 + 4 * k, \
+                                                 0, 0, 0, 0, 0, 0, 0, 0)
+static inline __attribute__((always_inline)) void transpose16(vacc r[16]) {
+    vacc t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+        t[2 * i + 1] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+    }
+    for (int g = 0; g < 4; g++) {
+        vacc a = t[4 * g], b = t[4 * g + 1], c = t[4 * g + 2], d = t[4 * g + 3];
+        u[4 * g + 0] = __builtin_shufflevector(a, c, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        u[4 * g + 1] = __builtin_shufflevector(a, c, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        u[4 * g + 2] = __builtin_shufflevector(b, d, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        u[4 * g + 3] = __builtin_shufflevector(b, d, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+    /* u[4g + i], 128-bit lane k: rows 4g..4g+3 of column 4k + i. */
+#define COL(k, i) do {                                                                              \
+        vacc lo = LANES4(u[i], u[4 + i], k), hi = LANES4(u[8 + i], u[12 + i], k);                  \
+        r[4 * k + i] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); \
+    } while (0)
+    COL(0, 0); COL(0, 1); COL(0, 2); COL(0, 3); COL(1, 0); COL(1, 1); COL(1, 2); COL(1, 3);
+    COL(2, 0); COL(2, 1); COL(2, 2); COL(2, 3); COL(3, 0); COL(3, 1); COL(3, 2); COL(3, 3);
+#undef COL
+}
+
+/* Planar [c][hw] (c <= 16) to channels-last [hw][16], channels past c zero: 16 pixels at a time
+   through transpose16. */
+static inline __attribute__((always_inline)) void planar_block16(const float *in, int c, long hw, long p, float *out) {
+    vacc r[16];
+    for (int ch = 0; ch < 16; ch++) r[ch] = ch < c ? ld(in + ch * hw + p) : (vacc){0};
+    transpose16(r);
+    for (int i = 0; i < 16; i++) st(out + (p + i) * 16, r[i]);
+}
+
+CLONES
+void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out) {
+    long p = 0;
+    for (; p + 16 <= hw; p += 16) planar_block16(in, c, hw, p, out);
+    for (; p < hw; p++)
+        for (int ch = 0; ch < 16; ch++) out[p * 16 + ch] = ch < c ? in[ch * hw + p] : 0.0f;
+}
+
 static inline __attribute__((always_inline)) void nhwc4_group(const float *in, int h, int w, int cs, int cin, int cred,
                                                             const float *u, const float *bias, const float *slopes,
                                                             int coutp, int act, float *out, long c0, long t1,
-                                                            float *v, float *m) {
+                                                            float *v, float *m, const float *hw, const float *hb) {
     const int oh = h - 2, ow = w - 2, th = (oh + 3) / 4, tw = (ow + 3) / 4;
     const int nt = t1 - c0 < CT4 ? (int)(t1 - c0) : CT4;
     /* Tile positions: one division for the group, then steps along the tile rows. A tile past
@@ -543,7 +587,9 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
     default: nhwc4_products_1(u, v, m, cin, cred, bias); break;
     }
     /* Output transform A^T M A, activation; a moved-back tile stores only the outputs past its
-       nominal origin, so every output is written once. */
+       nominal origin, so every output is written once. With a head, the tile's activations
+       (16 pixels x coutp) stay in tb and the head's HEAD_OUT planar maps are written instead. */
+    float tb[16 * 64] __attribute__((aligned(64)));
     for (int p = 0; p < nt; p++) {
         const long img = timg[p];
         const int ny = tny[p], nx = tnx[p], oy = toy[p], ox = tox[p];
@@ -562,14 +608,35 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
                 for (int i = 0; i < 6; i++) col[i] = a[i][c];
                 AT6(col, y);
                 for (int r = 0; r < 4; r++) {
-                    if (oy + r < ny || ox + c < nx) continue;
+                    if (!hw && (oy + r < ny || ox + c < nx)) continue;
                     vacc val = y[r];
                     if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
                         val = __builtin_elementwise_max(val, z) + __builtin_elementwise_min(val, z) * sl;
-                    st(out + (((long)img * oh + oy + r) * ow + ox + c) * coutp + 16 * q, val);
+                    if (hw) st(tb + (r * 4 + c) * 64 + 16 * q, val);
+                    else st(out + (((long)img * oh + oy + r) * ow + ox + c) * coutp + 16 * q, val);
                 }
             }
         }
+        if (!hw) continue;
+        /* The head with the tile's 16 pixels in the lanes: each 16-channel block transposed. */
+        vacc acc[HEAD_OUT];
+        for (int j = 0; j < HEAD_OUT; j++) acc[j] = (vacc){0} + hb[j];
+        for (int q = 0; q < coutp / 16; q++) {
+            vacc col[16];
+            for (int i = 0; i < 16; i++) col[i] = ld(tb + i * 64 + 16 * q);
+            transpose16(col);
+            for (int ch = 0; ch < 16; ch++)
+                for (int j = 0; j < HEAD_OUT; j++) acc[j] += col[ch] * hw[j * coutp + 16 * q + ch];
+        }
+        float res[HEAD_OUT][16] __attribute__((aligned(64)));
+        for (int j = 0; j < HEAD_OUT; j++) st(res[j], acc[j]);
+        for (int j = 0; j < HEAD_OUT; j++)
+            for (int r = 0; r < 4; r++) {
+                if (oy + r < ny) continue;
+                float *o = out + (((long)img * HEAD_OUT + j) * oh + oy + r) * ow + ox;
+                for (int c = 0; c < 4; c++)
+                    if (ox + c >= nx) o[c] = res[j][r * 4 + c];
+            }
     }
 }
 
@@ -579,5 +646,14 @@ void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
     if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
     float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
     float m[36 * CT4 * 64] __attribute__((aligned(64)));
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m);
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, NULL, NULL);
+}
+
+CLONES
+void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                          const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1) {
+    if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+    float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
+    float m[36 * CT4 * 64] __attribute__((aligned(64)));
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb);
 }

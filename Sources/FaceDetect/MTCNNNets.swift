@@ -14,6 +14,12 @@ struct PNet: Sendable {
     /// `forward` keeps the direct kernels as the reference path. conv2 stays direct: with 10
     /// input and 16 output channels the transforms cost what the saved multiplies gain.
     let conv3w: Winograd3x3
+    /// conv3 + head as channels-last Winograd F(4x4, 3x3) with the head fused per tile
+    /// (`nn_wino4x4_nhwc_head`): what `forwardInPlace` runs on maps of at least 6x6, after conv2's
+    /// planar output is transposed to channels-last (16 channels fill one vector). 2.25 products
+    /// per output instead of F(2x2)'s 4, in the kernel that runs the crop nets at 60-80% of the
+    /// core's peak; `conv3w` (planar F(2x2)) takes the smaller maps.
+    let conv3Head: ChannelsLastConv
     /// conv4_1 (2 face/non-face logits) and conv4_2 (4 box offsets) as one 6-channel 1x1 conv.
     let head: Conv2D
     let pool = MaxPool2D(kernel: 2, stride: 2, ceilMode: true)
@@ -30,6 +36,7 @@ struct PNet: Sendable {
         let b = try f.tensor("conv4_1.bias", shape: [2]).storage + f.tensor("conv4_2.bias", shape: [4]).storage
         head = try Conv2D(weight: Tensor(shape: [6, 32, 1, 1], storage: w), bias: Tensor(shape: [6], storage: b))
         conv3w = try Winograd3x3(conv3, head: head)
+        conv3Head = try ChannelsLastConv(conv3, winograd: true, outputTile: 4, head: head)
     }
 
     /// `[N, 3, H, W]` (H, W >= 12) to `[N, 6, h, w]`: channel 0-1 softmax probabilities

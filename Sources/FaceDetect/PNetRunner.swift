@@ -1,9 +1,10 @@
+import CKernels
 import Foundation
 import NeuralNet
 
 /// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
-    var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], head: [Float] = []
+    var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], c2nhwc: [Float] = [], head: [Float] = []
     /// Winograd transforms of one tile group of conv3.
     var wino: [Float] = []
     /// Ping-pong activations of a group of R-Net / O-Net crops.
@@ -44,20 +45,28 @@ extension PNet {
         PNetScratch.grow(&scratch.c2, 16 * h2 * w2)
         PNetScratch.grow(&scratch.head, 6 * h3 * w3)
         PNetScratch.grow(&scratch.wino, conv3w.scratchCount)
+        let channelsLast = conv3Head.canRunHead(height: h2, width: w2, channelStride: 16)
+        if channelsLast { PNetScratch.grow(&scratch.c2nhwc, 16 * h2 * w2) }
         scratch.input.withUnsafeBufferPointer { x in
         scratch.c1.withUnsafeMutableBufferPointer { c1 in
         scratch.p1.withUnsafeMutableBufferPointer { p1 in
         scratch.c2.withUnsafeMutableBufferPointer { c2 in
         scratch.head.withUnsafeMutableBufferPointer { hd in
         scratch.wino.withUnsafeMutableBufferPointer { wn in
+        scratch.c2nhwc.withUnsafeMutableBufferPointer { c2n in
             guard let x = x.baseAddress, let c1 = c1.baseAddress, let p1 = p1.baseAddress, let c2 = c2.baseAddress,
                   let hd = hd.baseAddress, let wn = wn.baseAddress else { return }
             // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
             conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
             conv2.forwardValid(p1, height: ph, width: pw, into: c2)
             // conv3 + PReLU + the 6-channel head in one pass (the conv3 map is never stored).
-            conv3w.forwardValid(c2, height: h2, width: w2, scratch: wn, into: hd)
-        }}}}}}
+            if channelsLast, let c2n = c2n.baseAddress {
+                nn_planar_to_nhwc16(c2, 16, h2 * w2, c2n)
+                conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: hd)
+            } else {
+                conv3w.forwardValid(c2, height: h2, width: w2, scratch: wn, into: hd)
+            }
+        }}}}}}}
         return (h3, w3)
     }
 }

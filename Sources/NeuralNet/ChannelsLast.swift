@@ -24,6 +24,9 @@ public struct ChannelsLastConv: Sendable {
     let winogradPacked: [Float]
     /// 2 or 4: the Winograd output tile's side.
     let winogradTile: Int
+    /// A fused 1x1 head (`forwardHead`): weights `[6][paddedOut]` and bias `[6]`; empty without one.
+    let headWeight: [Float]
+    let headBias: [Float]
 
     /// Output channel count rounded up to whole 16-lane vectors.
     public static func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
@@ -33,7 +36,11 @@ public struct ChannelsLastConv: Sendable {
     /// rounded up to 16; results within float rounding of the direct kernel, about 1.7-2x faster
     /// on O-Net's conv2 and conv3. `outputTile: 4` makes it F(4x4, 3x3) (`nn_wino4x4_nhwc`,
     /// 2.25 products per output instead of 4) on maps of at least 6x6; smaller ones run direct.
-    public init(_ conv: Conv2D, winograd: Bool = false, outputTile: Int = 2) throws {
+    ///
+    /// `head`: a 1x1 convolution of this layer's activations to 6 outputs without activation
+    /// (P-Net's two heads), run per tile inside the F(4x4) kernel by `forwardHead` so this layer's
+    /// own map is never stored. Needs `winograd: true, outputTile: 4`.
+    public init(_ conv: Conv2D, winograd: Bool = false, outputTile: Int = 2, head: Conv2D? = nil) throws {
         guard conv.strideH == 1, conv.strideW == 1, conv.padH == 0, conv.padW == 0, conv.kernelH * conv.kernelW <= 64 else {
             throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [conv.outChannels, conv.inChannels, conv.kernelH, conv.kernelW],
                                           reason: "needs stride 1, no padding, kernel area <= 64")
@@ -70,8 +77,19 @@ public struct ChannelsLastConv: Sendable {
                 }
             }
         }
+        var hw: [Float] = [], hb: [Float] = []
+        if let head {
+            guard winograd, outputTile == 4, head.kernelH == 1, head.kernelW == 1, head.inChannels == cout, head.outChannels == 6,
+                  case .none = head.activation else {
+                throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [head.outChannels, head.inChannels, head.kernelH, head.kernelW],
+                                              reason: "a fused head needs F(4x4) Winograd and a 1x1 convolution of the layer's channels to 6 outputs, without activation")
+            }
+            hw = [Float](repeating: 0, count: 6 * cp)
+            for j in 0..<6 { for c in 0..<cout { hw[j * cp + c] = head.weight[j * cout + c] } }
+            hb = head.bias
+        }
         self.init(inChannels: cin, outChannels: cout, kernelH: kh, kernelW: kw, packed: p, bias: conv.bias,
-                  activation: conv.activation, winogradPacked: u, winogradTile: outputTile)
+                  activation: conv.activation, winogradPacked: u, winogradTile: outputTile, headWeight: hw, headBias: hb)
     }
 
     /// A dense layer on flattened channels-last features (the caller orders the weight's
@@ -85,9 +103,12 @@ public struct ChannelsLastConv: Sendable {
     }
 
     private init(inChannels: Int, outChannels: Int, kernelH: Int, kernelW: Int, packed: [Float], bias: [Float],
-                 activation: Activation, winogradPacked: [Float] = [], winogradTile: Int = 2) {
+                 activation: Activation, winogradPacked: [Float] = [], winogradTile: Int = 2, headWeight: [Float] = [],
+                 headBias: [Float] = []) {
         self.winogradPacked = winogradPacked
         self.winogradTile = winogradTile
+        self.headWeight = headWeight
+        self.headBias = headBias
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernelH = kernelH; self.kernelW = kernelW
         paddedOut = Self.padded(outChannels)
@@ -148,6 +169,34 @@ public struct ChannelsLastConv: Sendable {
 }
 
 extension ChannelsLastConv {
+    /// Whether `forwardHead` can run on maps of this size (a fused head, inputs at least 6x6).
+    public func canRunHead(height: Int, width: Int, channelStride: Int) -> Bool {
+        !headBias.isEmpty && height >= 6 && width >= 6 && channelStride >= Self.padded(inChannels)
+    }
+
+    /// This layer, its activation and the fused head on `images` maps `[height][width][channelStride]`,
+    /// writing only the head's planar maps `[images][6][height - 2][width - 2]`, on this thread.
+    /// Precondition (the caller's): `canRunHead(height:width:channelStride:)`, buffers that large.
+    public func forwardHead(_ input: UnsafePointer<Float>, images: Int, height: Int, width: Int, channelStride: Int,
+                            into out: UnsafeMutablePointer<Float>) {
+        let tiles = images * ((height - 2 + 3) / 4) * ((width - 2 + 3) / 4)
+        guard canRunHead(height: height, width: width, channelStride: channelStride), tiles > 0 else { return }
+        winogradPacked.withUnsafeBufferPointer { ub in
+            bias.withUnsafeBufferPointer { bb in
+                slopes.withUnsafeBufferPointer { sb in
+                    headWeight.withUnsafeBufferPointer { hwb in
+                        headBias.withUnsafeBufferPointer { hbb in
+                            guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress,
+                                  let hw = hwb.baseAddress, let hb = hbb.baseAddress else { return }
+                            nn_wino4x4_nhwc_head(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)),
+                                                 Int32(inChannels), up, bp, sp, Int32(paddedOut), act, hw, hb, out, 0, tiles)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The Winograd path of `forward`: 2x2 output tiles of all images split over the cores.
     private func forwardWinograd(_ input: UnsafePointer<Float>, images: Int, height: Int, width: Int, channelStride: Int,
                                  into out: UnsafeMutablePointer<Float>, parallel: Bool) {

@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 @testable import FaceDetect
 import NeuralNet
+import CKernels
 
 /// Not a test: an opt-in timing harness for this branch until `fer-live bench detect` can read
 /// video (needs Capture's VideoFileSource). Prints fps; asserts only that detection ran.
@@ -200,5 +201,37 @@ extension BenchmarkHarness {
             }
             print(String(format: "PYRAMID 1920x1080 -> %dx%d: %.0f us", ow, oh, best * 1e6))
         }
+    }
+}
+
+extension BenchmarkHarness {
+    /// P-Net's conv3 + head as the detector runs it on a level-0 map of a 596x336 frame: planar
+    /// F(2x2) with the fused head (`conv3w`) against the transposition to channels-last plus
+    /// F(4x4) with the head fused per tile (`conv3Head`): best of 50 interleaved runs.
+    ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetConv3Layouts
+    func testPNetConv3Layouts() throws {
+        guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let p = try Fixtures.mtcnn().pnet
+        let (h, w) = (98, 176)
+        let planarIn = (0..<(16 * h * w + 64)).map { _ in Float.random(in: -1...1) }
+        var nhwcIn = [Float](repeating: 0, count: 16 * h * w)
+        var out = [Float](repeating: 0, count: 6 * (h - 2) * (w - 2))
+        var scratch = [Float](repeating: 0, count: p.conv3w.scratchCount)
+        var best = [Double](repeating: .infinity, count: 3)
+        for _ in 0..<50 {
+            planarIn.withUnsafeBufferPointer { i in out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { s in
+            nhwcIn.withUnsafeMutableBufferPointer { n in
+                let t0 = now()
+                p.conv3w.forwardValid(i.baseAddress!, height: h, width: w, scratch: s.baseAddress!, into: o.baseAddress!)
+                let t1 = now()
+                nn_planar_to_nhwc16(i.baseAddress!, 16, h * w, n.baseAddress!)
+                let t2 = now()
+                p.conv3Head.forwardHead(n.baseAddress!, images: 1, height: h, width: w, channelStride: 16, into: o.baseAddress!)
+                let t3 = now()
+                for (k, d) in [t1 - t0, t2 - t1, t3 - t2].enumerated() { best[k] = min(best[k], d) }
+            }}}}
+        }
+        print(String(format: "CONV3 planar F(2x2)+head %.0f us; to channels-last %.0f us + F(4x4)+head %.0f us", best[0] * 1e6, best[1] * 1e6, best[2] * 1e6))
     }
 }

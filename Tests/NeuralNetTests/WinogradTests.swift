@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import NeuralNet
 
 /// The Winograd kernel against the direct kernel (the reference path P-Net used before) and the
@@ -122,6 +123,62 @@ final class WinogradTests: XCTestCase {
     /// and input channels, output channels padded to 64, batches split over threads mid-image.
     func testChannelsLastMatchesDirect() throws {
         try checkChannelsLastWinograd(outputTile: 2, tolerance: 5e-5)
+    }
+
+    /// F(4x4) with the head fused per tile (P-Net's conv3 + heads) against the direct
+    /// channels-last convolution followed by the 1x1 head computed here; sizes with partial last
+    /// tiles in both directions, several images, output channels padded (20 of 32). Writes
+    /// exactly the head's planar maps. Heads of the wrong kind are refused.
+    func testChannelsLastFusedHeadMatchesTwoLayers() throws {
+        var rng = LCG(state: 17)
+        for (n, cin, cout, h, w) in [(1, 16, 32, 6, 6), (2, 16, 32, 7, 9), (1, 16, 32, 11, 13), (1, 16, 20, 30, 98), (3, 10, 32, 9, 8)] {
+            let slopes = (0..<cout).map { Float($0 % 4) * 0.25 }
+            let conv = try Conv2D(weight: rng.tensor([cout, cin, 3, 3]), bias: rng.tensor([cout]), activation: .prelu(slopes))
+            let head = try Conv2D(weight: rng.tensor([6, cout, 1, 1]), bias: rng.tensor([6]))
+            let direct = try ChannelsLastConv(conv), fused = try ChannelsLastConv(conv, winograd: true, outputTile: 4, head: head)
+            XCTAssertTrue(fused.canRunHead(height: h, width: w, channelStride: 16))
+            let input = (0..<(n * h * w * 16)).map { _ in rng.next() }
+            let oh = h - 2, ow = w - 2, cp = direct.paddedOut
+            var mid = [Float](repeating: .nan, count: n * oh * ow * cp), got = [Float](repeating: .nan, count: n * 6 * oh * ow + 40)
+            input.withUnsafeBufferPointer { ip in
+                mid.withUnsafeMutableBufferPointer { mp in
+                    direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: 16, into: mp.baseAddress!, parallel: false)
+                }
+                got.withUnsafeMutableBufferPointer { gp in
+                    fused.forwardHead(ip.baseAddress!, images: n, height: h, width: w, channelStride: 16, into: gp.baseAddress!)
+                }
+            }
+            var worst: Float = 0
+            for b in 0..<n { for j in 0..<6 { for y in 0..<oh { for x in 0..<ow {
+                var want = head.bias[j]
+                for c in 0..<cout { want += head.weight[j * cout + c] * mid[((b * oh + y) * ow + x) * cp + c] }
+                let v = got[((b * 6 + j) * oh + y) * ow + x]
+                worst = max(worst, abs(v - want) / max(1, abs(want)))
+            }}}}
+            XCTAssertLessThan(worst, 3e-4, "n\(n) cin\(cin) cout\(cout) \(h)x\(w)")
+            XCTAssertTrue(got[(n * 6 * oh * ow)...].allSatisfy { $0.isNaN }, "wrote past the head's maps")
+        }
+        let conv = try Conv2D(weight: rng.tensor([32, 16, 3, 3]))
+        let head = try Conv2D(weight: rng.tensor([6, 32, 1, 1]))
+        XCTAssertThrowsError(try ChannelsLastConv(conv, winograd: true, head: head))
+        XCTAssertThrowsError(try ChannelsLastConv(conv, winograd: true, outputTile: 4, head: Conv2D(weight: rng.tensor([5, 32, 1, 1]))))
+        XCTAssertThrowsError(try ChannelsLastConv(conv, winograd: true, outputTile: 4, head: Conv2D(weight: rng.tensor([6, 32, 1, 1]), activation: .relu)))
+        XCTAssertFalse(try ChannelsLastConv(conv, winograd: true, outputTile: 4, head: head).canRunHead(height: 5, width: 9, channelStride: 16))
+        XCTAssertFalse(try ChannelsLastConv(conv, winograd: true, outputTile: 4).canRunHead(height: 9, width: 9, channelStride: 16))
+    }
+
+    /// Planar maps to channels-last with 16 lanes: whole blocks of 16 pixels (the transposes) and
+    /// the remainder, fewer than 16 channels (zeros after them).
+    func testPlanarToChannelsLast16() {
+        var rng = LCG(state: 21)
+        for (c, hw) in [(16, 48), (10, 37), (16, 5), (3, 16)] {
+            let x = (0..<(c * hw)).map { _ in rng.next() }
+            var out = [Float](repeating: .nan, count: hw * 16)
+            x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in nn_planar_to_nhwc16(xp.baseAddress!, Int32(c), hw, op.baseAddress!) } }
+            for p in 0..<hw { for ch in 0..<16 {
+                XCTAssertEqual(out[p * 16 + ch], ch < c ? x[ch * hw + p] : 0, "c\(c) hw\(hw) [\(p), \(ch)]")
+            }}
+        }
     }
 
     func testChannelsLastF4MatchesDirect() throws {

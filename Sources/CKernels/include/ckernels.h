@@ -75,6 +75,14 @@ long nn_wino4x4_nhwc_packed_size(int cin, int coutp);
 void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
 void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
+/* nn_wino4x4_nhwc followed by a 1x1 convolution of its activations to 6 outputs (weights hw
+   [6][coutp], padding columns zero; bias hb [6]; no activation), fused per tile: the 3x3 layer's
+   map is never written, out is planar [n][6][h - 2][w - 2]. (P-Net's conv3 and heads.) */
+void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                          const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1);
+
+/* Planar [c][hw] maps (c <= 16) to channels-last [hw][16], channels c..15 zero. */
+void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out);
 
 /* Summed-area table of the RGB24 pixels [x0, x0 + w) x [y0, y0 + h): (h + 1) x (w + 1) x 3
    UInt32 with wrapping sums, row 0 and column 0 zero. Writes every entry of `table`. */
