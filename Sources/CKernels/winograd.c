@@ -469,35 +469,37 @@ static inline void tile4_pos(long t, int th, int tw, int oh, int ow, long *img, 
     *ny = 4 * (int)(r / tw); *nx = 4 * (int)(r % tw);
 }
 
-#define NHWC4_PRODUCTS(NQ)                                                                       \
+/* Register block: PB tiles x NQ vectors of output channels (12 x 1 and 12 x 2 keep 12 and 24
+   accumulators in flight, enough to cover the FMA latency; 6 x 3 and 6 x 4 fill the registers). */
+#define NHWC4_PRODUCTS(NQ, PB)                                                                   \
 static inline __attribute__((always_inline)) void nhwc4_products_##NQ(const float *u, const float *v, float *m, \
                                                                       int cin, int cred, const float *bias) { \
     for (int xi = 0; xi < 36; xi++) {                                                           \
         const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
-        for (int p0 = 0; p0 < CT4; p0 += 6) {                                                   \
-            vacc acc[6][NQ];                                                                    \
+        for (int p0 = 0; p0 < CT4; p0 += PB) {                                                  \
+            vacc acc[PB][NQ];                                                                   \
             for (int q = 0; q < NQ; q++) {                                                      \
                 vacc b0 = xi == 7 ? ld(bias + 16 * q) : (vacc){0};                             \
-                for (int p = 0; p < 6; p++) acc[p][q] = b0;                                     \
+                for (int p = 0; p < PB; p++) acc[p][q] = b0;                                    \
             }                                                                                   \
             const float *vx = v + ((long)xi * CT4 + p0) * cin;                                  \
             for (int c = 0; c < cred; c++) {                                                    \
                 vacc wv[NQ];                                                                    \
                 for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
-                for (int p = 0; p < 6; p++) {                                                   \
+                for (int p = 0; p < PB; p++) {                                                  \
                     float x = vx[p * cin + c];                                                  \
                     for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
                 }                                                                               \
             }                                                                                   \
-            for (int p = 0; p < 6; p++)                                                         \
+            for (int p = 0; p < PB; p++)                                                        \
                 for (int q = 0; q < NQ; q++) st(m + ((xi * CT4 + p0 + p) * 64) + 16 * q, acc[p][q]); \
         }                                                                                       \
     }                                                                                           \
 }
-NHWC4_PRODUCTS(4)
-NHWC4_PRODUCTS(3)
-NHWC4_PRODUCTS(2)
-NHWC4_PRODUCTS(1)
+NHWC4_PRODUCTS(4, 6)
+NHWC4_PRODUCTS(3, 6)
+NHWC4_PRODUCTS(2, 12)
+NHWC4_PRODUCTS(1, 12)
 
 /* 16x16 transpose of 16 vectors (rows) in place: 32-bit and 64-bit interleaves within 128-bit
    lanes, then the 128-bit lanes gathered, all with constant shuffles. */
