@@ -329,6 +329,19 @@ void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int 
     }
 }
 
+/* Requests the table rows nn_area_resample will read for this region (the window edges of every
+   output row): crops are scattered over a table of megabytes, so each row's first read missed
+   the caches; issued for the next crop while the current one is resampled. */
+void nn_area_prefetch(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH) {
+    const long base = 3L * x0, span = 3L * (w + 1);
+    for (int i = 0; i <= outH; i++) {
+        const int y = (int)(((long)i * h + outH - 1) / outH);
+        const uint32_t *row = t + (long)(y0 + y) * tstride + base;
+        for (long x = 0; x < span; x += 16) __builtin_prefetch(row + x);
+        __builtin_prefetch(row + span - 1);
+    }
+}
+
 /* ---- Area resampling from a summed-area table (torch interpolate(mode="area")) ----
    Window sums are gathered as integers (exact), then scaled in a separate pass that vectorizes.
    torch divides twice, sum / kh / kw, each rounded to float. Each division is done as a product

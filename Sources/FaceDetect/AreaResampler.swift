@@ -69,6 +69,16 @@ struct IntegralImage: Sendable {
         run(x0: x0, y0: y0, w: w, h: h, outH: outH, outW: outW, rows: 0..<outH, interleaved: true, into: dst)
     }
 
+    /// Asks the memory system for the table rows `resampleInterleaved` of this region will read,
+    /// without waiting for them (issued for the next crop while one is being resampled).
+    func prefetch(x0: Int, y0: Int, w: Int, h: Int, outH: Int) {
+        guard w > 0, h > 0, outH > 0, covers(x0: x0, y0: y0, x1: x0 + w, y1: y0 + h) else { return }
+        table.withUnsafeBufferPointer { t in
+            guard let tb = t.baseAddress else { return }
+            nn_area_prefetch(tb, 3 * (tableWidth + 1), Int32(x0 - originX), Int32(y0 - originY), Int32(w), Int32(h), Int32(outH))
+        }
+    }
+
     /// The C kernel (integer window sums, then sum / kh / kw vectorized) on scratch of this call.
     private func run(x0: Int, y0: Int, w: Int, h: Int, outH: Int, outW: Int, rows: Range<Int>, interleaved: Bool,
                      into dst: UnsafeMutablePointer<Float>) {

@@ -293,6 +293,10 @@ public struct MTCNN: FaceDetecting {
                         guard let a = ap.baseAddress, let b = bp.baseAddress else { return }
                         timed(timings, sections.crops) {
                             for i in lo..<hi {
+                                if i + 1 < hi {
+                                    let nr = rects[i + 1]
+                                    image.prefetch(x0: nr.x0, y0: nr.y0, w: nr.x1 - nr.x0, h: nr.y1 - nr.y0, outH: size)
+                                }
                                 let r = rects[i]
                                 image.resampleInterleaved(x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
                                                           into: a + (i - lo) * 3 * size * size)

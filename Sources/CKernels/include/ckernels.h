@@ -97,6 +97,9 @@ void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int 
 void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
                       int row0, int row1, int interleaved, int *cols, float *buf, double *rkw, uint32_t *d, float *dst);
 
+/* Prefetches the table rows nn_area_resample reads for the region (x0, y0, w, h) at outH rows. */
+void nn_area_prefetch(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH);
+
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
 void nn_configure_allocator(void);
