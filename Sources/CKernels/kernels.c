@@ -85,6 +85,7 @@ static inline __attribute__((always_inline)) void row_##COB(                    
     }                                                                                           \
 }
 ROW_KERNEL(8)
+ROW_KERNEL(5)
 ROW_KERNEL(4)
 ROW_KERNEL(2)
 ROW_KERNEL(1)
@@ -290,6 +291,13 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
             const float *src = in + (long)(r0 + r) * w;
             float *dst = tmp + (long)r * cout * ow;
             int co = 0;
+            /* 10 channels as two blocks of 5 (10 accumulators each) rather than 8 + 2, whose
+               second pass had 4 accumulators, too few to cover the FMA latency: 3-6% faster. */
+            if (cout == 10) {
+                row_5(src, cin, h, w, weight, bias, 0, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+                row_5(src, cin, h, w, weight, bias, 5, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+                co = 10;
+            }
             for (; co + 8 <= cout; co += 8) row_8(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
             for (; co + 4 <= cout; co += 4) row_4(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
             for (; co + 2 <= cout; co += 2) row_2(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
