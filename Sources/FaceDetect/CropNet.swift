@@ -17,10 +17,16 @@ struct CropNet: Sendable {
     let outputs: Int
     /// Floats the largest activation of one crop takes.
     let perCropFloats: Int
+    /// Where the dense tail starts (the op after `.flatten`; `ops.count` without one), the
+    /// floats per crop entering it, and the widest activation inside it (padded).
+    let denseStart: Int
+    let featureCount: Int
+    let denseFloats: Int
 
     init(ops: [Op], size: Int) throws {
         var h = size, w = size, c = 3, cs = 3, biggest = size * size * 3
-        for op in ops {
+        var denseStart = ops.count, featureCount = 0, denseFloats = 0
+        for (i, op) in ops.enumerated() {
             switch op {
             case .conv(let k):
                 guard k.inChannels <= cs, h >= k.kernelH, w >= k.kernelW else {
@@ -35,22 +41,35 @@ struct CropNet: Sendable {
                     throw NeuralNetError.badInput(layer: "CropNet", shape: [h, w, cs], reason: "flatten needs unpadded channels")
                 }
                 c = h * w * c; cs = c; h = 1; w = 1
+                if denseStart == ops.count { denseStart = i + 1; featureCount = c }
             }
             biggest = max(biggest, h * w * cs)
+            if i >= denseStart { denseFloats = max(denseFloats, h * w * cs) }
         }
         self.ops = ops
         self.size = size
         outputs = c
         perCropFloats = biggest
+        self.denseStart = denseStart
+        self.featureCount = denseStart == ops.count ? h * w * cs : featureCount
+        self.denseFloats = max(denseFloats, self.featureCount)
     }
 
     /// Runs `n` crops `[n][size][size][3]` held in `a` (which is overwritten; `a` and `b` each
     /// hold n * perCropFloats floats) and writes `[n][outputs]` raw outputs to `out`.
     func run(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, n: Int, parallel: Bool,
              into out: UnsafeMutablePointer<Float>) {
+        let features = runConvolutions(a, b, n: n, parallel: parallel)
+        runDense(features, features == a ? b : a, n: n, parallel: parallel, into: out)
+    }
+
+    /// The layers up to the flattening on `n` crops in `a` (as `run`): returns `a` or `b`, whichever
+    /// holds the `[n][featureCount]` features.
+    func runConvolutions(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, n: Int, parallel: Bool)
+        -> UnsafeMutablePointer<Float> {
         var src = a, dst = b
         var h = size, w = size, cs = 3
-        for op in ops {
+        for op in ops[..<denseStart] {
             switch op {
             case .conv(let k):
                 k.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: parallel)
@@ -64,6 +83,22 @@ struct CropNet: Sendable {
             case .flatten:
                 cs = h * w * cs; h = 1; w = 1
             }
+        }
+        return src
+    }
+
+    /// The dense tail on `n` feature rows `[n][featureCount]` in `x` (overwritten; `x` and `y` each
+    /// hold n * denseFloats floats); writes `[n][outputs]` to `out`. Run over all of a frame's
+    /// crops at once, so each dense layer's weights (1.2 MB for O-Net's first) are read once per
+    /// frame instead of once per small cache-sized group.
+    func runDense(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, parallel: Bool,
+                  into out: UnsafeMutablePointer<Float>) {
+        var src = x, dst = y, cs = featureCount
+        for op in ops[denseStart...] {
+            guard case .conv(let k) = op else { continue }
+            k.forward(src, images: n, height: 1, width: 1, channelStride: cs, into: dst, parallel: parallel)
+            cs = k.paddedOut
+            swap(&src, &dst)
         }
         for i in 0..<n {
             for j in 0..<outputs { out[i * outputs + j] = src[i * cs + j] }

@@ -275,13 +275,16 @@ public struct MTCNN: FaceDetecting {
         let n = rects.count, size = net.size, outputs = net.outputs
         var result = [Float](repeating: 0, count: n * outputs)
         guard n > 0 else { return (kept, result) }
+        // Features of every crop, for the dense tail run once over all of them (below).
+        var features = [Float](repeating: 0, count: n * net.denseFloats)
+        let featureCount = net.featureCount
         // About 1 MiB of activations per buffer, and at least one group per core.
         let cacheGroup = max(1, min(options.cropChunk, 262_144 / net.perCropFloats))
         let group = max(1, min(cacheGroup, (n + Threads.cores - 1) / Threads.cores))
         let groups = (n + group - 1) / group
-        result.withUnsafeMutableBufferPointer { rp in
-            guard let rb = rp.baseAddress else { return }
-            let out = SharedPointer(base: rb)
+        features.withUnsafeMutableBufferPointer { fp in
+            guard let fb = fp.baseAddress else { return }
+            let out = SharedPointer(base: fb)
             Threads.forEach(count: groups) { g in
                 let lo = g * group, hi = min(n, lo + group)
                 let scratch = scratchPool.take()
@@ -305,8 +308,20 @@ public struct MTCNN: FaceDetecting {
                         // A lone group splits its pixels over the cores instead (then the thread
                         // CPU timer sees only this thread's share).
                         timed(timings, sections.net) {
-                            net.run(a, b, n: hi - lo, parallel: groups == 1, into: out.base + lo * outputs)
+                            let f = net.runConvolutions(a, b, n: hi - lo, parallel: groups == 1)
+                            (out.base + lo * featureCount).update(from: f, count: (hi - lo) * featureCount)
                         }
+                    }
+                }
+            }
+        }
+        timed(timings, sections.net) {
+            var y = [Float](repeating: 0, count: n * net.denseFloats)
+            features.withUnsafeMutableBufferPointer { fp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    result.withUnsafeMutableBufferPointer { rp in
+                        guard let fb = fp.baseAddress, let yb = yp.baseAddress, let rb = rp.baseAddress else { return }
+                        net.runDense(fb, yb, n: n, parallel: true, into: rb)
                     }
                 }
             }
