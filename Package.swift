@@ -34,8 +34,8 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["Capture", "NeuralNet", "FaceDetect", "Classifier"], swiftSettings: fastMath),
+        .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["Capture", "NeuralNet", "FaceDetect", "Classifier"], exclude: ["README.md"], swiftSettings: fastMath),
         .executableTarget(
             name: "fer-live",
             dependencies: [
