@@ -72,6 +72,11 @@ public struct FER2013CSV: Sendable {
             try reader.finish()
             throw ClassifierError.badCSV(path: path, reason: "empty file")
         }
+        // A video or an image handed over by mistake: say so instead of echoing its bytes.
+        if header.contains(where: { $0 == 0 || ($0 < 0x20 && $0 != 0x09 && $0 != 0x0D) || $0 == 0x7F })
+            || String(bytes: header, encoding: .utf8) == nil {
+            throw ClassifierError.badCSV(path: path, reason: "not a text CSV file (binary data on line 1); expected FER2013's CSV with the columns emotion and pixels")
+        }
         let columns = Self.split(header).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased() }
         guard let ie = columns.firstIndex(of: "emotion"), let ip = columns.firstIndex(of: "pixels") else {
             throw ClassifierError.badCSV(path: path, reason: "line 1: header must name the columns emotion and pixels, got '\(String(decoding: header.prefix(80), as: UTF8.self))'")

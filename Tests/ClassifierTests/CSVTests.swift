@@ -113,6 +113,14 @@ final class CSVTests: XCTestCase {
         XCTAssertThrowsError(try FER2013CSV(path: try write("a,b,c\n1,2,3\n")).readAll()) { e in
             XCTAssertTrue("\(e)".contains("header"), "\(e)")
         }
+        // Binary data (the start of an MP4) is named as such, without echoing its bytes.
+        let binary = try Fixtures.tempDir(self).appendingPathComponent("clip.mp4")
+        try Data([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6F, 0x6D, 0xFF, 0xFE, 0x0A, 0x01, 0x02]).write(to: binary)
+        XCTAssertThrowsError(try FER2013CSV(path: binary.path).readAll()) { e in
+            XCTAssertTrue("\(e)".contains("not a text CSV file"), "\(e)")
+            XCTAssertTrue("\(e)".contains(binary.path), "\(e)")
+            XCTAssertFalse("\(e)".contains("ftyp"), "\(e)")
+        }
         // A gzip stream cut in half: rows may come out, then the read fails naming the file.
         let gz = try write(sample, gzip: true)
         let data = try Data(contentsOf: URL(fileURLWithPath: gz))
