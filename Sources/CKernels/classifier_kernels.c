@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "nhwc_microkernel.h"
 /* The vector helpers below are static and always inlined within this file, so the argument-passing
    ABI that -Wpsabi warns about for the baseline (non-AVX-512) clones never applies. */
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -11,8 +12,7 @@
      lives in the layout, so no padded copy is made per layer);
    - optionally a 2x2 stride-2 max pooling is applied to the activated output before it is
      stored (the full-resolution map, the largest of the net, is never written out).
-   Pixel offsets are advanced incrementally: with 1-channel input (the first layer, 9 MACs per
-   output) a division per pixel cost as much as the arithmetic. */
+   The microkernel and the pixel walk are shared with nn_conv_nhwc (nhwc_microkernel.h). */
 
 typedef float clsacc __attribute__((vector_size(64)));
 
@@ -22,62 +22,9 @@ typedef float clsacc __attribute__((vector_size(64)));
    baseline clone and draws -Wpsabi). */
 #define CLS_LOAD(v, p) memcpy(&(v), (p), sizeof(clsacc))
 
-/* Accumulates P pixels (input offsets offs[]) x CV vectors starting at channel co0, activates,
-   and leaves the result in res[p][16 * CV] (constant indices only: keeps acc in registers). */
-#define CLS_MK(CV, P)                                                                           \
-static inline __attribute__((always_inline)) void cls_mk_##CV##_##P(                           \
-    const float *in, const long *offs, const int *koff, int nk, int cin, const float *wpack,   \
-    int coutp, int co0, const float *bias, int act, const float *slopes, float *res) {         \
-    clsacc acc[P][CV];                                                                          \
-    for (int v = 0; v < CV; v++) {                                                              \
-        clsacc b;                                                                               \
-        CLS_LOAD(b, bias + co0 + 16 * v);                                               \
-        for (int p = 0; p < P; p++) acc[p][v] = b;                                              \
-    }                                                                                           \
-    const float *wk = wpack + co0;                                                              \
-    for (int k = 0; k < nk; k++) {                                                              \
-        const float *src = in + koff[k];                                                        \
-        for (int ci = 0; ci < cin; ci++, wk += coutp) {                                         \
-            clsacc wv[CV];                                                                      \
-            for (int v = 0; v < CV; v++) CLS_LOAD(wv[v], wk + 16 * v);                          \
-            for (int p = 0; p < P; p++) {                                                       \
-                float x = src[offs[p] + ci];                                                    \
-                for (int v = 0; v < CV; v++) acc[p][v] += wv[v] * x;                            \
-            }                                                                                   \
-        }                                                                                       \
-    }                                                                                           \
-    clsacc z = {0};                                                                             \
-    for (int v = 0; v < CV; v++) {                                                              \
-        clsacc sl = z;                                                                          \
-        if (act == NN_ACT_PRELU) CLS_LOAD(sl, slopes + co0 + 16 * v);                           \
-        for (int p = 0; p < P; p++) {                                                           \
-            clsacc r = acc[p][v];                                                               \
-            if (act == NN_ACT_PRELU || act == NN_ACT_RELU)                                      \
-                r = __builtin_elementwise_max(r, z) + __builtin_elementwise_min(r, z) * sl;     \
-            memcpy(res + (p * CV + v) * 16, &r, sizeof r);                                      \
-        }                                                                                       \
-    }                                                                                           \
-}
-CLS_MK(3, 8)
-CLS_MK(2, 12)
-CLS_MK(1, 24)
-
-/* Position (image, row, column) of a pixel in a map, advanced one pixel at a time. */
-typedef struct { long img; int y, x; } cls_pos;
-
-static inline void cls_seek(cls_pos *q, long index, int rows, int cols) {
-    long per = (long)rows * cols, r = index % per;
-    q->img = index / per;
-    q->y = (int)(r / cols);
-    q->x = (int)(r % cols);
-}
-
-static inline void cls_next(cls_pos *q, int rows, int cols) {
-    if (++q->x == cols) {
-        q->x = 0;
-        if (++q->y == rows) { q->y = 0; q->img++; }
-    }
-}
+NHWC_MK(3, 8)
+NHWC_MK(2, 12)
+NHWC_MK(1, 24)
 
 /* One channel group of CV vectors over output positions [p0, p1): P conv pixels per block, or
    P / 4 pooled positions (each the 2x2 window of conv pixels) when pooling. */
@@ -90,8 +37,8 @@ static inline __attribute__((always_inline)) void cls_group_##CV##_##P(         
     float res[P * 16 * CV] __attribute__((aligned(64)));                                        \
     long offs[P], dst[P];                                                                       \
     const int per = pool ? P / 4 : P; /* output positions per block */                          \
-    cls_pos q;                                                                                  \
-    cls_seek(&q, p0, rows, cols);                                                               \
+    nhwc_pos q;                                                                                  \
+    nhwc_seek(&q, p0, rows, cols);                                                               \
     for (long pos = p0; pos < p1; pos += per) {                                                 \
         int n = p1 - pos < per ? (int)(p1 - pos) : per;                                         \
         for (int i = 0; i < per; i++) {                                                         \
@@ -106,10 +53,10 @@ static inline __attribute__((always_inline)) void cls_group_##CV##_##P(         
             } else {                                                                            \
                 offs[i] = q.img * inImg + ((long)q.y * w + q.x) * cs;                           \
             }                                                                                   \
-            if (i + 1 < n) cls_next(&q, rows, cols);                                            \
+            if (i + 1 < n) nhwc_next(&q, rows, cols);                                            \
         }                                                                                       \
-        if (n == per) cls_next(&q, rows, cols);                                                 \
-        cls_mk_##CV##_##P(in, offs, koff, nk, cin, wpack, coutp, co0, bias, act, slopes, res);  \
+        if (n == per) nhwc_next(&q, rows, cols);                                                 \
+        nhwc_mk_##CV##_##P(in, offs, koff, nk, cin, wpack, coutp, co0, bias, act, slopes, res);  \
         if (pool) {                                                                             \
             for (int i = 0; i < n; i++) {                                                       \
                 for (int v = 0; v < CV; v++) {                                                  \
@@ -196,9 +143,9 @@ void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
         const int cnt = total - t0 < chunk ? (int)(total - t0) : chunk;
         const long vplane = (long)cnt * cs, mplane = (long)cnt * coutp;
         /* Input transform. */
-        cls_pos q;
-        cls_seek(&q, tbegin + t0, ty, tx);
-        for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
+        nhwc_pos q;
+        nhwc_seek(&q, tbegin + t0, ty, tx);
+        for (int t = 0; t < cnt; t++, nhwc_next(&q, ty, tx)) {
             const float *base = in + q.img * inImg + ((long)(2 * q.y) * w + 2 * q.x) * cs;
             for (int c = 0; c < cs; c += 16) {
                 clsacc d[4][4], r[4][4];
@@ -226,8 +173,8 @@ void fercls_winograd3x3(const float *in, long inImg, int h, int w, int cs,
             cls_conv_groups(vbuf + xi * vplane, 0, cnt, cs, koff0, 1, cs, u + (long)xi * cs * coutp, coutp, zeros,
                             NN_ACT_NONE, zeros, mbuf + xi * mplane, 0, cnt, 0, 0, 1, cnt, 0, cnt);
         /* Output transform, bias, activation, pooling. */
-        cls_seek(&q, tbegin + t0, ty, tx);
-        for (int t = 0; t < cnt; t++, cls_next(&q, ty, tx)) {
+        nhwc_seek(&q, tbegin + t0, ty, tx);
+        for (int t = 0; t < cnt; t++, nhwc_next(&q, ty, tx)) {
             for (int c = 0; c < coutp; c += 16) {
                 clsacc m[4][4], tr[2][4], b, sl, z = {0};
                 for (int i = 0; i < 4; i++)

@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "nhwc_microkernel.h"
 /* The vector helpers below are static and always inlined within this file, so the argument-passing
    ABI that -Wpsabi warns about for the baseline (non-AVX-512) clones never applies. */
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -148,50 +149,19 @@ void nn_maxpool(const float *in, int planes, int h, int w, int k, int s, int oh,
 }
 
 /* ---- Channels-last (NHWC) convolution: output channels in the vector lanes ----
-   Each micro-kernel keeps P output pixels x CV vectors of 16 output channels in registers; per
-   step of the reduction it loads CV weight vectors and broadcasts one input value per pixel.
-   Lanes stay full whatever the map width, which is what small crops (R-Net, O-Net) need. */
+   The microkernel (nhwc_microkernel.h, shared with the classifier) keeps P output pixels x CV
+   vectors of 16 output channels in registers. Lanes stay full whatever the map width, which is
+   what small crops (R-Net, O-Net) need. */
 
-/* Register type for accumulators: natural alignment, so the compiler keeps them in registers
-   (with the 4-byte-aligned load type it wrote every accumulator back to the stack each step). */
-typedef float vacc __attribute__((vector_size(64)));
-
+/* The shared microkernel (nhwc_microkernel.h) into a small buffer, then the valid pixels out. */
 #define MK(CV, P)                                                                               \
+NHWC_MK(CV, P)                                                                                  \
 static inline __attribute__((always_inline)) void mk_##CV##_##P(                               \
     const float *in, const long *offs, int npix, const int *koff, int nk, int cin,             \
     const float *wpack, int coutp, int co0, const float *bias, int act, const float *slopes,    \
     float *out, long pix0) {                                                                    \
-    vacc acc[P][CV];                                                                            \
-    for (int v = 0; v < CV; v++) {                                                              \
-        vacc b = load16(bias + co0 + 16 * v);                                                   \
-        for (int p = 0; p < P; p++) acc[p][v] = b;                                              \
-    }                                                                                           \
-    const float *wk = wpack + co0;                                                              \
-    for (int k = 0; k < nk; k++) {                                                              \
-        const float *src = in + koff[k];                                                        \
-        for (int ci = 0; ci < cin; ci++, wk += coutp) {                                         \
-            vacc wv[CV];                                                                        \
-            for (int v = 0; v < CV; v++) wv[v] = load16(wk + 16 * v);                           \
-            for (int p = 0; p < P; p++) {                                                       \
-                float x = src[offs[p] + ci];                                                    \
-                for (int v = 0; v < CV; v++) acc[p][v] += wv[v] * x;                            \
-            }                                                                                   \
-        }                                                                                       \
-    }                                                                                           \
-    /* Activation into a small buffer with constant indices only, so the accumulators live in   \
-       registers (a variable index into acc made the compiler keep the array on the stack and   \
-       write every accumulator back at every step), then copy the valid pixels out. */          \
     float res[P][16 * CV] __attribute__((aligned(64)));                                         \
-    vacc z = {0};                                                                               \
-    for (int v = 0; v < CV; v++) {                                                              \
-        vacc sl = act == NN_ACT_PRELU ? load16(slopes + co0 + 16 * v) : z;                      \
-        for (int p = 0; p < P; p++) {                                                           \
-            vacc r = acc[p][v];                                                                 \
-            if (act == NN_ACT_PRELU || act == NN_ACT_RELU)                                      \
-                r = __builtin_elementwise_max(r, z) + __builtin_elementwise_min(r, z) * sl;     \
-            memcpy(&res[p][16 * v], &r, sizeof r);                                              \
-        }                                                                                       \
-    }                                                                                           \
+    nhwc_mk_##CV##_##P(in, offs, koff, nk, cin, wpack, coutp, co0, bias, act, slopes, &res[0][0]); \
     for (int p = 0; p < npix; p++) memcpy(out + (pix0 + p) * coutp + co0, res[p], sizeof res[p]); \
 }
 MK(1, 24)
@@ -199,18 +169,17 @@ MK(2, 12)
 MK(3, 8)
 MK(4, 6)
 
-/* Pixel offsets are walked (x, then y, then image) rather than divided out: with 3 input
-   channels (conv1) the four divisions per pixel cost as much as its multiply-adds. */
+/* Pixel offsets walked with nhwc_next rather than divided out per pixel. */
 #define NHWC_BLOCKS(CV, P)                                                                      \
     {                                                                                           \
-        long img = p0 / per, rem = p0 % per;                                                    \
-        int y = (int)(rem / ow), x = (int)(rem % ow);                                           \
+        nhwc_pos q;                                                                             \
+        nhwc_seek(&q, p0, oh, ow);                                                              \
         for (long pix = p0; pix < p1; pix += P) {                                               \
             int npix = p1 - pix < P ? (int)(p1 - pix) : P;                                      \
             long offs[P];                                                                       \
             for (int p = 0; p < npix; p++) {                                                    \
-                offs[p] = img * inPer + ((long)y * w + x) * cs;                                 \
-                if (++x == ow) { x = 0; if (++y == oh) { y = 0; img++; } }                      \
+                offs[p] = q.img * inPer + ((long)q.y * w + q.x) * cs;                           \
+                nhwc_next(&q, oh, ow);                                                          \
             }                                                                                   \
             for (int p = npix; p < P; p++) offs[p] = offs[npix - 1];                            \
             mk_##CV##_##P(in, offs, npix, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, pix); \
@@ -223,7 +192,7 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
                   int kh, int kw, int act, float *out, long p0, long p1) {
     const int oh = h - kh + 1, ow = w - kw + 1;
     if (oh <= 0 || ow <= 0 || p1 <= p0 || kh * kw > 64) return;
-    const long per = (long)oh * ow, inPer = (long)h * w * cs;
+    const long inPer = (long)h * w * cs;
     int koff[64];
     const int nk = kh * kw;
     for (int ky = 0; ky < kh; ky++)
