@@ -12,6 +12,7 @@
    are staged into a zero-padded copy. So the kernel reads no slack after its input and writes
    nothing outside its output. */
 #include "ckernels.h"
+#include "nhwc_microkernel.h"
 /* The vector helpers below are static and always inlined within this file, so the argument-passing
    ABI that -Wpsabi warns about for the baseline (non-AVX-512) clones never applies. */
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -284,46 +285,54 @@ void nn_wino3x3_pack_nhwc(const float *weight, int cin, int cout, int coutp, flo
         }
 }
 
-/* Tile t's image and the origin of its 4x4 window: the nominal origin (2 ty, 2 tx), moved back to
-   end at the map's edge when the output size is odd. */
-static inline void tile_pos(long t, int th, int tw, int oh, int ow, long *img, int *ny, int *nx, int *oy, int *ox) {
-    long per = (long)th * tw, r = t % per;
-    *img = t / per;
-    *ny = 2 * (int)(r / tw); *nx = 2 * (int)(r % tw);
-    *oy = *ny < oh - 2 ? *ny : oh - 2;
-    *ox = *nx < ow - 2 ? *nx : ow - 2;
+/* The positions of tiles c0 .. c0 + nt - 1 of m x m outputs over maps of oh x ow outputs: image,
+   nominal origin (ny, nx) and window origin (oy, ox), the nominal one moved back to end at the
+   map's edge when the output size is not a multiple of m. One division for the group, then steps
+   along the tile rows (a division per tile cost a tenth of R-Net's conv2). */
+static inline void group_tiles(long c0, int nt, int m, int oh, int ow, long *timg, int *tny, int *tnx, int *toy, int *tox) {
+    const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
+    nhwc_pos q;
+    nhwc_seek(&q, c0, th, tw);
+    for (int p = 0; p < nt; p++) {
+        timg[p] = q.img; tny[p] = m * q.y; tnx[p] = m * q.x;
+        toy[p] = tny[p] < oh - m ? tny[p] : oh - m; tox[p] = tnx[p] < ow - m ? tnx[p] : ow - m;
+        nhwc_next(&q, th, tw);
+    }
 }
 
-/* The register block's vector count a compile-time constant, so the accumulators stay in registers. */
-#define NHWC_PRODUCTS(NQ)                                                                        \
-static inline __attribute__((always_inline)) void nhwc_products_##NQ(const float *u, const float *v, float *m, \
-                                                                     int cin, int cred, const float *bias) { \
-    for (int xi = 0; xi < 16; xi++) {                                                           \
+/* M[xi] = V[xi] U[xi] + (bias at xi == BXI, the element A^T M A adds to every output) for the NXI
+   Winograd elements of a group of NCT tiles: register blocks of PB tiles x NQ vectors of output
+   channels, the nn_conv_nhwc register shape (NAME_NQ: one function per vector count). */
+#define WINO_PRODUCTS(NAME, NXI, NCT, BXI, NQ, PB)                                              \
+static inline __attribute__((always_inline)) void NAME##_##NQ(const float *u, const float *v, float *m, \
+                                                              int cin, int cred, const float *bias) { \
+    for (int xi = 0; xi < NXI; xi++) {                                                          \
         const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
-        for (int p0 = 0; p0 < CT; p0 += 6) {                                                    \
-            vacc acc[6][NQ];                                                                    \
+        for (int p0 = 0; p0 < NCT; p0 += PB) {                                                  \
+            vacc acc[PB][NQ];                                                                   \
             for (int q = 0; q < NQ; q++) {                                                      \
-                vacc b0 = xi == 5 ? ld(bias + 16 * q) : (vacc){0};                             \
-                for (int p = 0; p < 6; p++) acc[p][q] = b0;                                     \
+                vacc b0 = xi == BXI ? ld(bias + 16 * q) : (vacc){0};                           \
+                for (int p = 0; p < PB; p++) acc[p][q] = b0;                                    \
             }                                                                                   \
-            const float *vx = v + ((long)xi * CT + p0) * cin;                                   \
+            const float *vx = v + ((long)xi * NCT + p0) * cin;                                  \
             for (int c = 0; c < cred; c++) {                                                    \
                 vacc wv[NQ];                                                                    \
                 for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
-                for (int p = 0; p < 6; p++) {                                                   \
+                for (int p = 0; p < PB; p++) {                                                  \
                     float x = vx[p * cin + c];                                                  \
                     for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
                 }                                                                               \
             }                                                                                   \
-            for (int p = 0; p < 6; p++)                                                         \
-                for (int q = 0; q < NQ; q++) st(m + ((xi * CT + p0 + p) * 64) + 16 * q, acc[p][q]); \
+            for (int p = 0; p < PB; p++)                                                        \
+                for (int q = 0; q < NQ; q++) st(m + ((xi * NCT + p0 + p) * 64) + 16 * q, acc[p][q]); \
         }                                                                                       \
     }                                                                                           \
 }
-NHWC_PRODUCTS(4)
-NHWC_PRODUCTS(3)
-NHWC_PRODUCTS(2)
-NHWC_PRODUCTS(1)
+/* F(2x2): 16 elements, M[1][1] (xi 5) carries the bias; blocks of 6 tiles. */
+WINO_PRODUCTS(nhwc_products, 16, CT, 5, 4, 6)
+WINO_PRODUCTS(nhwc_products, 16, CT, 5, 3, 6)
+WINO_PRODUCTS(nhwc_products, 16, CT, 5, 2, 6)
+WINO_PRODUCTS(nhwc_products, 16, CT, 5, 1, 6)
 
 /* One group of up to CT tiles starting at tile c0 (a separate inlined function: vector values
    passed directly inside a multi-versioned function's body are refused for the AVX2 clone). */
@@ -331,21 +340,11 @@ static inline __attribute__((always_inline)) void nhwc_group(const float *in, in
                                                            const float *u, const float *bias, const float *slopes,
                                                            int coutp, int act, float *out, long c0, long t1,
                                                            float *v, float *m) {
-    const int oh = h - 2, ow = w - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
+    const int oh = h - 2, ow = w - 2;
     {
         const int nt = t1 - c0 < CT ? (int)(t1 - c0) : CT;
-        /* The group's tile positions: one division, then steps along the tile rows (the
-           divisions per tile cost a tenth of R-Net's conv2). */
         long timg[CT]; int tny[CT], tnx[CT], toy[CT], tox[CT];
-        {
-            long img; int ny, nx, oy, ox;
-            tile_pos(c0, th, tw, oh, ow, &img, &ny, &nx, &oy, &ox);
-            for (int p = 0; p < nt; p++) {
-                timg[p] = img; tny[p] = ny; tnx[p] = nx;
-                toy[p] = ny < oh - 2 ? ny : oh - 2; tox[p] = nx < ow - 2 ? nx : ow - 2;
-                if ((nx += 2) >= 2 * tw) { nx = 0; if ((ny += 2) >= 2 * th) { ny = 0; img++; } }
-            }
-        }
+        group_tiles(c0, nt, 2, oh, ow, timg, tny, tnx, toy, tox);
         /* Input transform; slots past the last tile repeat it, so the products need no edge case. */
         for (int p = 0; p < CT; p++) {
             const int q = p < nt ? p : nt - 1;
@@ -466,43 +465,12 @@ void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, flo
         y[3] = d12 + 8.0f * d34 + m[5];                                                           \
     } while (0)
 
-static inline void tile4_pos(long t, int th, int tw, int oh, int ow, long *img, int *ny, int *nx) {
-    long per = (long)th * tw, r = t % per;
-    *img = t / per;
-    *ny = 4 * (int)(r / tw); *nx = 4 * (int)(r % tw);
-}
-
-/* Register block: PB tiles x NQ vectors of output channels (12 x 1 and 12 x 2 keep 12 and 24
-   accumulators in flight, enough to cover the FMA latency; 6 x 3 and 6 x 4 fill the registers). */
-#define NHWC4_PRODUCTS(NQ, PB)                                                                   \
-static inline __attribute__((always_inline)) void nhwc4_products_##NQ(const float *u, const float *v, float *m, \
-                                                                      int cin, int cred, const float *bias) { \
-    for (int xi = 0; xi < 36; xi++) {                                                           \
-        const float *ux = u + (long)xi * cin * 16 * NQ;                                         \
-        for (int p0 = 0; p0 < CT4; p0 += PB) {                                                  \
-            vacc acc[PB][NQ];                                                                   \
-            for (int q = 0; q < NQ; q++) {                                                      \
-                vacc b0 = xi == 7 ? ld(bias + 16 * q) : (vacc){0};                             \
-                for (int p = 0; p < PB; p++) acc[p][q] = b0;                                    \
-            }                                                                                   \
-            const float *vx = v + ((long)xi * CT4 + p0) * cin;                                  \
-            for (int c = 0; c < cred; c++) {                                                    \
-                vacc wv[NQ];                                                                    \
-                for (int q = 0; q < NQ; q++) wv[q] = ld(ux + c * 16 * NQ + 16 * q);             \
-                for (int p = 0; p < PB; p++) {                                                  \
-                    float x = vx[p * cin + c];                                                  \
-                    for (int q = 0; q < NQ; q++) acc[p][q] += wv[q] * x;                        \
-                }                                                                               \
-            }                                                                                   \
-            for (int p = 0; p < PB; p++)                                                        \
-                for (int q = 0; q < NQ; q++) st(m + ((xi * CT4 + p0 + p) * 64) + 16 * q, acc[p][q]); \
-        }                                                                                       \
-    }                                                                                           \
-}
-NHWC4_PRODUCTS(4, 6)
-NHWC4_PRODUCTS(3, 6)
-NHWC4_PRODUCTS(2, 12)
-NHWC4_PRODUCTS(1, 12)
+/* F(4x4): 36 elements, M[1][1] (xi 7) carries the bias; blocks of 12 tiles for 1 and 2 output
+   vectors (12 and 24 accumulators, enough to cover the FMA latency), 6 for 3 and 4. */
+WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 4, 6)
+WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 3, 6)
+WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 2, 12)
+WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 1, 12)
 
 /* 16x16 transpose of 16 vectors (rows) in place: 32-bit and 64-bit interleaves within 128-bit
    lanes, then the 128-bit lanes gathered, all with constant shuffles. */
@@ -552,20 +520,10 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
                                                             const float *u, const float *bias, const float *slopes,
                                                             int coutp, int act, float *out, long c0, long t1,
                                                             float *v, float *m, const float *hw, const float *hb) {
-    const int oh = h - 2, ow = w - 2, th = (oh + 3) / 4, tw = (ow + 3) / 4;
+    const int oh = h - 2, ow = w - 2;
     const int nt = t1 - c0 < CT4 ? (int)(t1 - c0) : CT4;
-    /* Tile positions: one division for the group, then steps along the tile rows. A tile past
-       the map's edge is moved back to end at it (its window stays inside the input). */
     long timg[CT4]; int tny[CT4], tnx[CT4], toy[CT4], tox[CT4];
-    {
-        long img; int ny, nx;
-        tile4_pos(c0, th, tw, oh, ow, &img, &ny, &nx);
-        for (int p = 0; p < nt; p++) {
-            timg[p] = img; tny[p] = ny; tnx[p] = nx;
-            toy[p] = ny < oh - 4 ? ny : oh - 4; tox[p] = nx < ow - 4 ? nx : ow - 4;
-            if ((nx += 4) >= 4 * tw) { nx = 0; if ((ny += 4) >= 4 * th) { ny = 0; img++; } }
-        }
-    }
+    group_tiles(c0, nt, 4, oh, ow, timg, tny, tnx, toy, tox);
     /* Input transform B^T d B per tile and 16-channel vector; slots past the last tile repeat it. */
     for (int p = 0; p < CT4; p++) {
         const int q = p < nt ? p : nt - 1;
@@ -646,19 +604,15 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
 }
 
 CLONES
-void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
-                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
-    if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
-    float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
-    float m[36 * CT4 * 64] __attribute__((aligned(64)));
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, NULL, NULL);
-}
-
-CLONES
 void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                           const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1) {
     if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
     float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
     float m[36 * CT4 * 64] __attribute__((aligned(64)));
     for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb);
+}
+
+void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
+    nn_wino4x4_nhwc_head(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, NULL, NULL, out, t0, t1);
 }
