@@ -41,7 +41,6 @@ extension BenchmarkHarness {
         let d = try Fixtures.mtcnn()
         var t = [Double](repeating: 0, count: 4)
         var counts = [0, 0, 0]
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         for f in frames {
             let t0 = now()
             let image = IntegralImage(frame: f)
@@ -66,7 +65,6 @@ extension BenchmarkHarness {
         let env = ProcessInfo.processInfo.environment
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let d = try Fixtures.mtcnn()
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         for (name, net) in [("rnet", d.rnet.net), ("onet", d.onet.net)] {
             for n in [1, 3, 8, 16, 48] {
                 var a = (0..<(n * net.perCropFloats)).map { _ in Float.random(in: -1...1) }
@@ -113,7 +111,6 @@ extension BenchmarkHarness {
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let p = try Fixtures.mtcnn().pnet
         let unfused = try Winograd3x3(p.conv3)
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         for (rows, cols) in [(202, 358), (217, 385), (72, 128)] {
             let s = PNetScratch()
             s.input = (0..<(3 * rows * cols + 64)).map { _ in Float.random(in: -1...1) }
@@ -156,7 +153,6 @@ extension BenchmarkHarness {
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testWinogradTiles
     func testWinogradTiles() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         // (net file, layer, cin, cout, input side, crops per group)
         for (file, name, cin, cout, side, n) in [("rnet", "conv2", 28, 48, 11, 16), ("onet", "conv2", 32, 64, 23, 3), ("onet", "conv3", 64, 64, 10, 3)] {
             let f = try SafeTensorsFile(path: Fixtures.modelDir + "/\(file).safetensors")
@@ -187,7 +183,6 @@ extension BenchmarkHarness {
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPyramidLevelSpeed
     func testPyramidLevelSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let (w, h) = (1920, 1080)
         let frame = Frame(index: 0, time: 0, width: w, height: h, pixels: (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         let image = IntegralImage(frame: frame)
@@ -211,7 +206,6 @@ extension BenchmarkHarness {
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetConv3Layouts
     func testPNetConv3Layouts() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let p = try Fixtures.mtcnn().pnet
         let (h, w) = (98, 176)
         let planarIn = (0..<(16 * h * w + 64)).map { _ in Float.random(in: -1...1) }
@@ -235,3 +229,6 @@ extension BenchmarkHarness {
         print(String(format: "CONV3 planar F(2x2)+head %.0f us; to channels-last %.0f us + F(4x4)+head %.0f us", best[0] * 1e6, best[1] * 1e6, best[2] * 1e6))
     }
 }
+
+/// Monotonic wall time in seconds, for the harness's best-of-N timings.
+private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -6,7 +6,6 @@ final class MicroBench: XCTestCase {
     func testConvSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
         var rng = LCG(state: 1)
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         for (c, o, h, w) in [(16, 32, 98, 176), (3, 10, 202, 358), (10, 16, 100, 178)] {
             let x = rng.tensor([1, c, h, w]), wt = rng.tensor([o, c, 3, 3])
             let conv = try Conv2D(weight: wt, activation: .prelu([Float](repeating: 0.2, count: o)))
@@ -31,7 +30,6 @@ final class ChannelsLastMicroBench: XCTestCase {
     /// fernet's layers through fercls_conv_nhwc, one thread, 8 images per call: useful GMAC/s.
     func testFerNetLayerSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let g = 8
         // (map side without padding, cin, cout, pool)
         var total = 0.0
@@ -62,11 +60,6 @@ extension ChannelsLastMicroBench {
     /// microseconds of CPU per image (both cores' time summed).
     func testWinogradSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
-        func cpu() -> Double {
-            var u = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &u)
-            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-        }
         var rng = LCG(state: 1)
         let n = 64
         for (side, cin, cout, pool) in [(24, 32, 48, true), (12, 48, 96, false), (12, 96, 96, true), (6, 96, 192, false), (6, 192, 192, true)] {
@@ -92,11 +85,6 @@ extension ChannelsLastMicroBench {
     /// A fernet-shaped random network, batch 128: faces per CPU-second by group size and Winograd chunk.
     func testGroupAndChunk() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
-        func cpu() -> Double {
-            var u = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &u)
-            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-        }
         var rng = LCG(state: 1)
         func conv(_ i: Int, _ o: Int) throws -> ChannelsLastNetwork.Op {
             var w = rng.tensor([o, i, 3, 3])
@@ -119,4 +107,14 @@ extension ChannelsLastMicroBench {
             print(String(format: "GC group %2d chunk %3d: %.0f faces per CPU-second", p[0], p[1], 5 * 128 / (cpu() - t0)))
         }
     }
+}
+
+/// Monotonic wall time in seconds.
+private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Process CPU time (user + system, all threads) in seconds.
+private func cpu() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
 }
