@@ -143,8 +143,24 @@ static inline __attribute__((always_inline)) void store_pair(float *dst, vacc e,
     for (int i = 0; i < n; i++) dst[i] = tmp[i];
 }
 
-/* A^T M A, bias, activation, stores for the channels of one block: rows oy (and oy + 1 when
-   two) from column x0, ncols of them. */
+/* A^T M A and the activation for one vector of 16 tiles of output channel j of a block: y[0], y[1]
+   row 0's even and odd columns, y[2], y[3] row 1's. */
+static inline __attribute__((always_inline)) void tile_outputs(const float *m, int j, int q, int act, float s, vacc y[4]) {
+    const float *mq = m + j * WT + 16 * q;
+    vacc q0[4], q1[4];
+    for (int c = 0; c < 4; c++) {
+        vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
+        vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
+        q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
+    }
+    y[0] = act_v(q0[0] + q0[1] + q0[2], act, s);
+    y[1] = act_v(q0[1] - q0[2] - q0[3], act, s);
+    y[2] = act_v(q1[0] + q1[1] + q1[2], act, s);
+    y[3] = act_v(q1[1] - q1[2] - q1[3], act, s);
+}
+
+/* tile_outputs stored for the channels of one block: rows oy (and oy + 1 when two) from column
+   x0, ncols of them. */
 static inline __attribute__((always_inline)) void output_tf(const float *m, int nv, int co0, int cout, int act, const float *slopes, int nslopes, float *out, int oh,
                                                           int ow, int oy, int rows, int x0, int ncols) {
     for (int j = 0; j < KB && co0 + j < cout; j++) {
@@ -152,21 +168,12 @@ static inline __attribute__((always_inline)) void output_tf(const float *m, int 
         const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
         float *o0 = out + ((long)co * oh + oy) * ow + x0;
         for (int q = 0; q < nv; q++) {
-            const float *mq = m + j * WT + 16 * q;
-            vacc q0[4], q1[4];
-            for (int c = 0; c < 4; c++) {
-                vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
-                vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
-                q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
-            }
             int n = ncols - 32 * q;
             if (n <= 0) break;
-            vacc y00 = act_v(q0[0] + q0[1] + q0[2], act, s), y01 = act_v(q0[1] - q0[2] - q0[3], act, s);
-            store_pair(o0 + 32 * q, y00, y01, n);
-            if (rows == 2) {
-                vacc y10 = act_v(q1[0] + q1[1] + q1[2], act, s), y11 = act_v(q1[1] - q1[2] - q1[3], act, s);
-                store_pair(o0 + ow + 32 * q, y10, y11, n);
-            }
+            vacc y[4];
+            tile_outputs(m, j, q, act, s, y);
+            store_pair(o0 + 32 * q, y[0], y[1], n);
+            if (rows == 2) store_pair(o0 + ow + 32 * q, y[2], y[3], n);
         }
     }
 }
@@ -179,18 +186,10 @@ static inline __attribute__((always_inline)) void output_tf_keep(const float *m,
         const int co = co0 + j;
         const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co] : 0.0f;
         for (int q = 0; q < nv; q++) {
-            const float *mq = m + j * WT + 16 * q;
-            vacc q0[4], q1[4];
-            for (int c = 0; c < 4; c++) {
-                vacc m0 = ld(mq + (0 * 4 + c) * KB * WT), m1 = ld(mq + (1 * 4 + c) * KB * WT);
-                vacc m2 = ld(mq + (2 * 4 + c) * KB * WT), m3 = ld(mq + (3 * 4 + c) * KB * WT);
-                q0[c] = m0 + m1 + m2; q1[c] = m1 - m2 - m3;
-            }
+            vacc t[4];
+            tile_outputs(m, j, q, act, s, t);
             float *yc = y + (long)co * 4 * WT + 16 * q;
-            st(yc + 0 * WT, act_v(q0[0] + q0[1] + q0[2], act, s));
-            st(yc + 1 * WT, act_v(q0[1] - q0[2] - q0[3], act, s));
-            st(yc + 2 * WT, act_v(q1[0] + q1[1] + q1[2], act, s));
-            st(yc + 3 * WT, act_v(q1[1] - q1[2] - q1[3], act, s));
+            for (int k = 0; k < 4; k++) st(yc + k * WT, t[k]);
         }
     }
 }
