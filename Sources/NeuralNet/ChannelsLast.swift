@@ -79,8 +79,7 @@ public struct ChannelsLastConv: Sendable {
         }
         var hw: [Float] = [], hb: [Float] = []
         if let head {
-            guard winograd, outputTile == 4, head.kernelH == 1, head.kernelW == 1, head.inChannels == cout, head.outChannels == 6,
-                  case .none = head.activation else {
+            guard winograd, outputTile == 4, head.isFusableHead(after: cout) else {
                 throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [head.outChannels, head.inChannels, head.kernelH, head.kernelW],
                                               reason: "a fused head needs F(4x4) Winograd and a 1x1 convolution of the layer's channels to 6 outputs, without activation")
             }

@@ -41,8 +41,7 @@ public struct Winograd3x3: Sendable {
         bias = conv.bias
         (act, slopes) = conv.activation.kernelArguments
         if let head {
-            guard head.kernelH == 1, head.kernelW == 1, head.inChannels == conv.outChannels, head.outChannels == 6,
-                  conv.outChannels <= 64, case .none = head.activation else {
+            guard head.isFusableHead(after: conv.outChannels), conv.outChannels <= 64 else {
                 throw NeuralNetError.badInput(layer: "Winograd3x3", shape: [head.outChannels, head.inChannels, head.kernelH, head.kernelW],
                                               reason: "a fused head must be a 1x1 convolution of the layer's channels (at most 64) to 6 outputs, without activation")
             }
@@ -81,5 +80,15 @@ public struct Winograd3x3: Sendable {
                 }
             }
         }
+    }
+}
+
+extension Conv2D {
+    /// Whether this layer can run fused after a convolution with `channels` outputs as the C
+    /// kernels' head (`nn_wino3x3_head`, `nn_wino4x4_nhwc_head`, both HEAD_OUT = 6): a 1x1
+    /// convolution of those channels to 6 outputs, without activation (P-Net's two heads).
+    func isFusableHead(after channels: Int) -> Bool {
+        guard kernelH == 1, kernelW == 1, inChannels == channels, outChannels == 6, case .none = activation else { return false }
+        return true
     }
 }
