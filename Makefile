@@ -25,7 +25,7 @@ build: deps
 demo: build
 	@mkdir -p $(DEMO_DIR)
 	bash tools/make_sample_video.sh $(DEMO_DIR)/sample.mp4
-	$(BIN) annotate $(DEMO_DIR)/sample.mp4 -o $(DEMO_DIR)/annotated.mp4 --csv $(DEMO_DIR)/emotions.csv
+	$(BIN) annotate -y $(DEMO_DIR)/sample.mp4 -o $(DEMO_DIR)/annotated.mp4 --csv $(DEMO_DIR)/emotions.csv
 	@echo "annotated video: $(DEMO_DIR)/annotated.mp4"
 	@echo "per-frame emotions: $(DEMO_DIR)/emotions.csv"
 

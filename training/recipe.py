@@ -158,15 +158,16 @@ def scores(nets, faces: Faces) -> dict:
     detector found), each without and with flip averaging."""
     y = faces.labels
     res = {}
+    found = faces.found
+    direct = None
     for name, pipe in (("direct", False), ("pipeline", True)):
         p, pf = probabilities(nets, faces, pipe)
-        sel = faces.found if pipe else torch.ones_like(faces.found)
+        sel = found if pipe else torch.ones_like(found)
         res[name] = (p.argmax(1) == y)[sel].float().mean().item()
         res[name + "_flip"] = (pf.argmax(1) == y)[sel].float().mean().item()
-        if pipe:
-            # The same faces classified directly: the figure the pipeline framing is compared with.
-            pd, pdf = probabilities(nets, faces, False)
-            res["direct_on_found"] = (pd.argmax(1) == y)[sel].float().mean().item()
+        direct = p if direct is None else direct
+    # The same faces classified directly: the figure the pipeline framing is compared with.
+    res["direct_on_found"] = (direct.argmax(1) == y)[found].float().mean().item()
     res["n"] = len(y)
     res["found"] = int(faces.found.sum().item())
     return res
@@ -181,6 +182,32 @@ def load_net(path: str | Path, device) -> tuple[torch.nn.Module, dict]:
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     return net, cfg
+
+
+def init_from_export(net: torch.nn.Module, path: str) -> None:
+    """Loads an export (conv with bias, BN folded) into a FerNet of the same widths: each conv's
+    folded weight goes to the conv, its bias to the following BatchNorm, whose statistics are set
+    to identity (mean 0, variance 1 - eps, scale 1), so the network computes what the export does."""
+    from safetensors.torch import load_file
+    spec = json.loads(Path(path + ".json").read_text())
+    weights = load_file(path + ".safetensors")
+    convs = [L for L in spec["layers"] if L["op"] == "conv"]
+    linears = [L for L in spec["layers"] if L["op"] == "linear"]
+    mods = list(net.features)
+    pairs = [(m, mods[i + 1]) for i, m in enumerate(mods) if isinstance(m, torch.nn.Conv2d)]
+    lin = [m for m in net.classifier if isinstance(m, torch.nn.Linear)]
+    if len(pairs) != len(convs) or len(lin) != len(linears):
+        raise ValueError(f"{path}: {len(convs)} convs / {len(linears)} linears, the network has {len(pairs)} / {len(lin)}")
+    with torch.no_grad():
+        for (conv, bn), L in zip(pairs, convs):
+            conv.weight.copy_(weights[L["weight"]])
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1 - bn.eps)
+            bn.weight.fill_(1)
+            bn.bias.copy_(weights[L["bias"]])
+        for m, L in zip(lin, linears):
+            m.weight.copy_(weights[L["weight"]])
+            m.bias.copy_(weights[L["bias"]])
 
 
 def parse_args(argv=None):
@@ -199,6 +226,8 @@ def parse_args(argv=None):
     ap.add_argument("--alpha", type=float, default=0.7)
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--init-export", metavar="PATH",
+                    help="start from an exported fernet (models/emotion/NAME, batch norm unfolded as identity)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
@@ -241,6 +270,9 @@ def train_main(args, device) -> int:
     net = models.build("fernet", len(labels), **kw).to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
+    if args.init_export:
+        init_from_export(net, args.init_export)
+        log(f"init: weights of {args.init_export}.safetensors")
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.wd)
     teachers = [load_net(p, device)[0] for p in args.teacher]

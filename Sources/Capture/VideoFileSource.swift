@@ -26,6 +26,8 @@ public final class VideoFileSource: FrameSource {
     private let options: Options
     private var state: State?
     private var delivered = 0
+    /// Where reading stands, for warnings: frames are numbered from 0, as in the CSV.
+    private var position: String { delivered == 0 ? "before the first frame" : "after frame #\(delivered - 1)" }
     private var lastTime: Double?
 
     /// Everything that holds C memory, dropped as one on `close()`.
@@ -118,7 +120,7 @@ public final class VideoFileSource: FrameSource {
             }
             if received != FF.again {
                 failures += 1
-                warn("frame after #\(delivered) could not be decoded and was skipped (\(FF.message(received)))")
+                warn("a frame \(position) could not be decoded and was skipped (\(FF.message(received)))")
                 if failures >= failureLimit { throw tooBroken(received) }
                 continue
             }
@@ -131,7 +133,7 @@ public final class VideoFileSource: FrameSource {
             if read == FF.again { continue }
             if read < 0 {
                 if read != FF.eof {
-                    warn("reading stopped after frame #\(delivered) (\(FF.message(read))); keeping the frames decoded so far")
+                    warn("reading stopped \(position) (\(FF.message(read))); keeping the frames decoded so far")
                 }
                 state.draining = true
                 _ = state.decoder.send(nil)
@@ -142,7 +144,7 @@ public final class VideoFileSource: FrameSource {
             let sent = state.decoder.send(state.packet)
             if sent < 0, sent != FF.again {
                 failures += 1
-                warn("a broken packet after frame #\(delivered) was skipped (\(FF.message(sent)))")
+                warn("a broken packet \(position) was skipped (\(FF.message(sent)))")
                 if failures >= failureLimit { throw tooBroken(sent) }
             }
         }
@@ -180,7 +182,7 @@ public final class VideoFileSource: FrameSource {
     }
 
     private func tooBroken(_ code: Int32) -> CaptureError {
-        .readFailed(input: name, reason: "\(failureLimit) failures in a row after frame #\(delivered), last: \(FF.message(code))")
+        .readFailed(input: name, reason: "\(failureLimit) failures in a row \(position), last: \(FF.message(code))")
     }
 
     private func warn(_ message: String) {

@@ -14,34 +14,59 @@ public struct OutputSettings: Sendable {
     /// The input file whose audio stream the video output copies (nil: video only). Only a
     /// file: the writer opens it a second time, which a camera or live stream cannot repeat.
     public var audioSource: String?
+    /// Files the job reads: no output may be one of them.
+    public var inputs: [String] = []
+    /// Replace existing output files (`-y` / `--overwrite`); otherwise an existing file is an error.
+    public var overwrite = false
 
     public init(video: String? = nil, csv: String? = nil, jsonl: String? = nil, log: String? = nil) {
         self.video = video; self.csv = csv; self.jsonl = jsonl; self.log = log
     }
 
-    /// Opens every output, so an unwritable path fails before any frame is decoded.
-    /// The video keeps the source's frame rate; a `.png`/`.jpg` output gets an annotated image.
+    /// The outputs by the option that names them, for the checks and their messages.
+    public var named: [OutputCheck.Named] {
+        [("-o", video), ("--csv", csv), ("--jsonl", jsonl), ("--log", log)].compactMap { option, path in
+            path.map { OutputCheck.Named(option: option, path: $0) }
+        }
+    }
+
+    /// Checks every output path (`OutputCheck`), then opens every output, so a bad or
+    /// unwritable path fails before any frame is decoded and before any existing file is touched.
+    /// The video keeps the source's frame rate; a `.png`/`.jpg` output gets an annotated image
+    /// (one per frame with a pattern such as `out_%05d.png`).
     public func openSinks(for info: SourceInfo) throws -> [ResultSink] {
+        try OutputCheck.validate(outputs: named, inputs: inputs, overwrite: overwrite)
         var sinks: [ResultSink] = []
         do {
             if let video {
                 if ImageWriter.Format(path: video) != nil {
-                    sinks.append(try ImageSink(path: video, overlay: overlay))
+                    let isVideo = (info.frameCount ?? 1) > 1 || (info.duration ?? 0) > 0.5
+                    if isVideo && !ImageSink.isPattern(video) {
+                        throw PipelineError.imageOutputForVideo(path: video, source: info.name)
+                    }
+                    sinks.append(try ImageSink(path: video, overlay: overlay, sourceName: info.name))
                 } else {
+                    let file = OutputFile(video)
                     let (num, den) = info.frameRateNumerator > 0 && info.frameRateDenominator > 0
                         ? (info.frameRateNumerator, info.frameRateDenominator) : (25, 1)
-                    let writer = try VideoWriter(path: video, width: info.width, height: info.height,
+                    let writer: VideoWriter
+                    do {
+                        writer = try VideoWriter(path: file.writePath, width: info.width, height: info.height,
                                                  frameRateNumerator: num, frameRateDenominator: den,
                                                  options: .init(threads: encoderThreads, audioFrom: audioSource))
-                    sinks.append(VideoSink(writer: writer, overlay: overlay))
+                    } catch {
+                        file.discard()
+                        throw error
+                    }
+                    sinks.append(VideoSink(writer: writer, overlay: overlay, file: file))
                 }
             }
             if let csv { sinks.append(try CSVSink(path: csv)) }
             if let jsonl { sinks.append(try JSONLinesSink(path: jsonl)) }
             if let log { sinks.append(try LogSink(path: log)) }
         } catch {
-            // Close what was opened, so no half-written file is left locked open.
-            for sink in sinks { try? sink.finish() }
+            // Close what was opened and remove its temporary file: nothing is replaced.
+            for sink in sinks { sink.abandon() }
             throw error
         }
         return sinks

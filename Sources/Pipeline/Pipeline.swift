@@ -108,8 +108,10 @@ public final class Pipeline: @unchecked Sendable {
         state.unlock()
     }
 
-    /// Runs to the end of the input (or `stop()`), then finishes every sink, also on error,
-    /// so the CSV is flushed and the video trailer written. Rethrows the first error.
+    /// Runs to the end of the input (or `stop()`), then finishes every sink, so the CSV is
+    /// flushed, the video trailer written and each output moved into place. On error, or when no
+    /// frame was read, the sinks are abandoned instead (nothing is replaced) and the first error
+    /// is rethrown.
     public func run(progress: (@Sendable (PipelineProgress) -> Void)? = nil) throws -> PipelineSummary {
         let live = options.mode == .live
         // Live: the detector always takes the newest frame; one waiting frame is enough.
@@ -184,15 +186,25 @@ public final class Pipeline: @unchecked Sendable {
         summary.seconds = clock.now
         summary.dropped = captured.droppedCount
 
-        var finishError: Error?
-        for sink in sinks {
-            do { try sink.finish() } catch { if finishError == nil { finishError = error } }
-        }
         state.lock()
-        let error = firstError ?? finishError
+        var failure = firstError
         summary.stoppedEarly = stopRequested
         state.unlock()
-        if let error { throw error }
+        if failure == nil && summary.frames == 0 && !summary.stoppedEarly {
+            failure = PipelineError.noFrames(source: source.info.name)
+        }
+        if let failure {
+            // A failed run replaces nothing: each sink removes its temporary file.
+            for sink in sinks { sink.abandon() }
+            throw failure
+        }
+        // Finished or stopped (Ctrl-C, SIGTERM): every output is completed and moved into place.
+        var finishError: Error?
+        for sink in sinks {
+            if finishError != nil { sink.abandon(); continue }
+            do { try sink.finish() } catch { finishError = error }
+        }
+        if let finishError { throw finishError }
         return summary
     }
 

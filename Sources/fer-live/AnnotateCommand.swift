@@ -36,6 +36,8 @@ struct AnnotateCommand: ParsableCommand {
             var outputs = OutputSettings(video: output, csv: csv, jsonl: jsonl)
             outputs.overlay = Overlay(showBars: !noBars, showLandmarks: landmarks)
             outputs.encoderThreads = flags.threads
+            outputs.inputs = [input]
+            outputs.overwrite = flags.overwrite
             if !noAudio, Sources.isFile(input) { outputs.audioSource = input }
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Capture
 import FaceDetect
+import Pipeline
 import Foundation
 import NeuralNet
 
@@ -41,7 +42,7 @@ struct BenchDetectCommand: ParsableCommand {
             var decoded: [Frame] = []
             while decoded.count < frames, let f = try source.nextFrame() { decoded.append(f) }
             source.close()
-            guard let first = decoded.first else { throw DetectFailure(what: "\(input): no frames decoded") }
+            guard let first = decoded.first else { throw PipelineError.noFrames(source: input) }
             let modes: [DetectionBenchmark.Mode] = mode == .both ? [.frame, .stream] : mode == .frame ? [.frame] : [.stream]
             var results: [DetectionBenchmark.Mode: DetectionBenchmark.Result] = [:]
             for m in modes {

@@ -3,6 +3,7 @@ import Capture
 import FaceDetect
 import Foundation
 import NeuralNet
+import Pipeline
 
 struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,9 @@ struct DetectCommand: ParsableCommand {
     @Option(help: "Where the JSON lines go: a file, or - for standard output.")
     var jsonl: String = "-"
 
+    @Flag(name: [.customShort("y"), .customLong("overwrite")], help: "Replace the JSON lines file if it exists.")
+    var overwrite = false
+
     @OptionGroup var detector: DetectorOptions
 
     func validate() throws {
@@ -26,20 +30,14 @@ struct DetectCommand: ParsableCommand {
 
     func run() throws {
         try Reporting.run("detect") {
+            try OutputCheck.validate(outputs: [.init(option: "--jsonl", path: jsonl)], inputs: [input], overwrite: overwrite)
             let mtcnn = try detector.makeDetector()
             let source = try FrameInput.open(input)
             defer { source.close() }
-            let out: FileHandle
-            if jsonl == "-" {
-                out = FileHandle.standardOutput
-            } else {
-                guard FileManager.default.createFile(atPath: jsonl, contents: nil),
-                      let h = FileHandle(forWritingAtPath: jsonl) else {
-                    throw DetectFailure(what: "\(jsonl): cannot create the JSON lines file")
-                }
-                out = h
-            }
-            defer { if jsonl != "-" { try? out.close() } }
+            // Written under a temporary name and moved into place at the end (`TextOutput`).
+            let out = try TextOutput(path: jsonl)
+            var complete = false
+            defer { if !complete { out.discard() } }
             var frames = 0, faces = 0
             // A few frames at a time, one per core (the same faces as one by one, in order).
             let group = 2 * Threads.cores
@@ -52,17 +50,16 @@ struct DetectCommand: ParsableCommand {
                 }
                 if batch.isEmpty { break }
                 for (frame, found) in zip(batch, try mtcnn.detect(in: batch)) {
-                    out.write(Data((DetectionJSON.line(frame: frame.index, time: frame.time, faces: found) + "\n").utf8))
+                    out.append(DetectionJSON.line(frame: frame.index, time: frame.time, faces: found))
                     frames += 1
                     faces += found.count
                 }
+                try out.flush()
             }
+            if frames == 0 { throw PipelineError.noFrames(source: input) }
+            try out.close()
+            complete = true
             Reporting.printError("fer-live detect: \(frames) frames, \(faces) faces")
         }
     }
-}
-
-struct DetectFailure: Error, CustomStringConvertible {
-    let what: String
-    var description: String { what }
 }

@@ -58,6 +58,8 @@ struct LiveCommand: ParsableCommand {
             var outputs = OutputSettings(video: output, csv: csv)
             if jsonl { outputs.jsonl = "-" } else { outputs.log = "-" }
             outputs.encoderThreads = 1
+            outputs.inputs = [input ?? device]
+            outputs.overwrite = flags.overwrite
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
             let source: FrameSource

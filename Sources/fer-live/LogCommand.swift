@@ -25,7 +25,9 @@ struct LogCommand: ParsableCommand {
 
     func run() throws {
         try Reporting.run("log") {
-            let outputs = OutputSettings(csv: csv, jsonl: jsonl, log: csv == nil && jsonl == nil ? "-" : nil)
+            var outputs = OutputSettings(csv: csv, jsonl: jsonl, log: csv == nil && jsonl == nil ? "-" : nil)
+            outputs.inputs = [input]
+            outputs.overwrite = flags.overwrite
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
             let source = try Sources.open(input, threads: flags.threads)

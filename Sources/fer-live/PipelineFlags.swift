@@ -45,6 +45,9 @@ struct PipelineFlags: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress bar and no summary.")
     var quiet = false
 
+    @Flag(name: [.customShort("y"), .customLong("overwrite")], help: "Replace output files that already exist (otherwise an existing file is an error).")
+    var overwrite = false
+
     func validate() throws {
         guard minFace >= 1, minFace.isFinite else { throw ValidationError("--min-face must be at least 1 (got \(minFace))") }
         guard scaleFactor > 0.05, scaleFactor < 0.99 else {

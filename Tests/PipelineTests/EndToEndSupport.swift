@@ -54,12 +54,19 @@ enum EndToEnd {
     }
 
     /// Starts `annotate` with the full detector on every frame (the slowest path, so the run is
-    /// still going), waits until `csv` holds some rows, sends SIGINT, and returns the exit status.
+    /// still going), waits until the CSV being written holds some rows, sends SIGINT, and returns
+    /// the exit status.
     static func annotateAndInterrupt(_ arguments: [String], csv: String) throws -> Int32 {
         let (process, _, err) = try start(["annotate"] + arguments + ["--csv", csv, "--quiet", "--detect-every", "1"])
         let deadline = Date().addingTimeInterval(60)
+        // While the run goes on, the CSV is written under its temporary name beside `csv`.
+        let folder = (csv as NSString).deletingLastPathComponent
+        let stem = ((csv as NSString).lastPathComponent as NSString).deletingPathExtension
         while Date() < deadline {
-            if let text = try? String(contentsOfFile: csv, encoding: .utf8), text.split(separator: "\n").count > 10 { break }
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: folder))?
+                .first { $0.hasPrefix(".\(stem).") && $0.hasSuffix(".part.csv") }
+            if let partial, let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent(partial), encoding: .utf8),
+               text.split(separator: "\n").count > 10 { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
         XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")

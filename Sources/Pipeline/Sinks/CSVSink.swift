@@ -27,6 +27,8 @@ public final class CSVSink: ResultSink {
 
     public func finish() throws { try output.close() }
 
+    public func abandon() { output.discard() }
+
     static func row(_ result: FrameResult, _ face: TrackedFace) -> String {
         let b = face.face.box
         var cols: [String] = [

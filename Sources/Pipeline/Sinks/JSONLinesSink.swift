@@ -20,6 +20,8 @@ public final class JSONLinesSink: ResultSink {
 
     public func finish() throws { try output.close() }
 
+    public func abandon() { output.discard() }
+
     static func line(_ result: FrameResult) -> String {
         let faces = result.faces.map { f -> String in
             let b = f.face.box

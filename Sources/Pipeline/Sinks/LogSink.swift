@@ -17,6 +17,8 @@ public final class LogSink: ResultSink {
 
     public func finish() throws { try output.close() }
 
+    public func abandon() { output.discard() }
+
     static func line(_ result: FrameResult) -> String {
         let faces = result.faces.map { f in
             "#\(f.id) \(f.scores.top.name) \(Int((f.scores.confidence * 100).rounded()))%"

@@ -5,6 +5,10 @@ import Capture
 public protocol ResultSink: AnyObject {
     /// `frame` is the decoded picture the result belongs to (sinks that draw need it).
     func consume(_ result: FrameResult, frame: Frame) throws
-    /// Flushes and closes; called once, also when the run stops early.
+    /// Flushes, closes and moves the output into place; called once, also when the run is
+    /// stopped early (Ctrl-C keeps what was done).
     func finish() throws
+    /// Closes after a failed run without moving anything into place, so an earlier file at the
+    /// output path is not replaced.
+    func abandon()
 }

@@ -1,9 +1,11 @@
 import Foundation
 
-/// A line-oriented text destination: a file (created, truncated) or standard output ("-").
+/// A line-oriented text destination: a file or standard output ("-"). A file is written under
+/// a temporary name (`OutputFile`) and moved into place by `close()`; `discard()` removes it.
 /// Opening happens at init, so an unwritable path fails before any work is done.
 public final class TextOutput: @unchecked Sendable {
     public let path: String
+    private let file: OutputFile
     private let handle: FileHandle
     private let ownsHandle: Bool
     private var buffer = Data()
@@ -11,13 +13,14 @@ public final class TextOutput: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
+        file = OutputFile(path)
         if path == "-" {
             handle = FileHandle.standardOutput
             ownsHandle = false
         } else {
             // open(2) rather than FileManager.createFile: the latter replaces the path atomically,
             // which would swap a device such as /dev/stdout for a regular file.
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let fd = open(file.writePath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 throw PipelineError.cannotCreateOutput(path: path, reason: String(cString: strerror(errno)))
             }
@@ -46,18 +49,31 @@ public final class TextOutput: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes, syncs and moves the file into place; on failure the temporary file is removed.
     public func close() throws {
         guard !closed else { return }
-        defer {
-            closed = true
-            if ownsHandle { try? handle.close() }
-        }
-        try flush()
-        if ownsHandle {
-            do { try handle.synchronize() } catch {
-                throw PipelineError.writeFailed(path: path, reason: Self.reason(error))
+        do {
+            try flush()
+            if ownsHandle {
+                do { try handle.synchronize() } catch {
+                    throw PipelineError.writeFailed(path: path, reason: Self.reason(error))
+                }
             }
+        } catch {
+            discard()
+            throw error
         }
+        closed = true
+        if ownsHandle { try? handle.close() }
+        try file.commit()
+    }
+
+    /// Closes without moving anything into place: what was at the path before stays.
+    public func discard() {
+        guard !closed else { return }
+        closed = true
+        if ownsHandle { try? handle.close() }
+        file.discard()
     }
 
     private static func reason(_ error: Error) -> String {

@@ -11,10 +11,13 @@ public protocol FrameWriting: AnyObject {
 public final class VideoSink: ResultSink {
     private let writer: FrameWriting
     private let overlay: Overlay
+    private let file: OutputFile?
 
-    public init(writer: FrameWriting, overlay: Overlay = Overlay()) {
+    /// `file`: where `writer` writes (its `writePath`), moved into place when the run ends.
+    public init(writer: FrameWriting, overlay: Overlay = Overlay(), file: OutputFile? = nil) {
         self.writer = writer
         self.overlay = overlay
+        self.file = file
     }
 
     public func consume(_ result: FrameResult, frame: Frame) throws {
@@ -23,5 +26,16 @@ public final class VideoSink: ResultSink {
         try writer.write(annotated)
     }
 
-    public func finish() throws { try writer.close() }
+    public func finish() throws {
+        do { try writer.close() } catch {
+            file?.discard()
+            throw error
+        }
+        try file?.commit()
+    }
+
+    public func abandon() {
+        try? writer.close()
+        file?.discard()
+    }
 }
