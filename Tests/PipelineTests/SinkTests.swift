@@ -33,10 +33,13 @@ final class SinkTests: XCTestCase {
         try sink.consume(result(0, faces: 2), frame: frame)
         try sink.consume(result(1, faces: 0), frame: frame)
         try sink.consume(result(2, faces: 1), frame: frame)
-        // Rows are on disk before finish(): an interrupted run keeps them.
-        let before = try String(contentsOfFile: path, encoding: .utf8)
+        // Rows are on disk before finish(), under the temporary name beside the output: an
+        // interrupted run keeps them. The output path itself appears only when the run ends.
+        let before = try String(contentsOfFile: OutputFile(path).writePath, encoding: .utf8)
         XCTAssertEqual(before.split(separator: "\n").count, 4)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
         try sink.finish()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: OutputFile(path).writePath), "moved, not copied")
 
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines[0].split(separator: ",").prefix(16).joined(separator: ","),
