@@ -40,6 +40,8 @@ public struct PipelineSummary: Sendable {
     /// Wall-clock delay from a frame leaving the source to its result leaving the sinks.
     public var latencies: [Double] = []
     public var stoppedEarly = false
+    /// The signal that stopped the run (SIGINT, SIGTERM), if one did.
+    public var stopSignal: Int32?
 
     public var fps: Double { seconds > 0 ? Double(frames) / seconds : 0 }
 

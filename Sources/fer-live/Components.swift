@@ -8,7 +8,7 @@ import Pipeline
 /// Loads what every job needs from the flags: the detector and the classifier.
 enum Components {
     static func detector(_ flags: PipelineFlags) throws -> FaceDetecting {
-        let mtcnn = try MTCNN(searching: flags.models, options: try flags.detectorOptions)
+        let mtcnn = try flags.detector.makeDetector()
         return flags.detectEvery > 1 ? KeyframeDetector(detector: mtcnn, interval: flags.detectEvery) : mtcnn
     }
 
@@ -17,10 +17,11 @@ enum Components {
     }
 
     /// Runs a job and prints its summary on standard error (standard output is for results).
-    /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits 130 as shells expect.
+    /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits as shells expect
+    /// of a process ended by that signal: 128 + the signal (130 for SIGINT, 143 for SIGTERM).
     static func run(_ job: Job, quiet: Bool, label: String) throws {
         let summary = try job.run()
         if !quiet { Reporting.printError(summary.report(label: label)) }
-        if summary.stoppedEarly { throw ExitCode(130) }
+        if summary.stoppedEarly { throw ExitCode(128 + (summary.stopSignal ?? SIGINT)) }
     }
 }
