@@ -16,8 +16,8 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "FER2013 CSV: header emotion,pixels,Usage; plain or gzipped.")
     var data: String
 
-    @Option(help: "Rows to evaluate by Usage: Training, PublicTest, PrivateTest, or all.")
-    var usage: String = "PublicTest"
+    @Option(help: "Rows to evaluate by their Usage value (any value in the file, e.g. PublicTest), or all (default: PublicTest when the file has a Usage column, else every row).")
+    var usage: String?
 
     @Option(help: "Model name in the models folder's emotion/ (default: emotion/default.txt, else fernet), or a path to NAME.json.")
     var model: String?
@@ -39,19 +39,22 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
-        guard usage == "all" || FER2013CSV.usages.contains(usage) else {
-            throw ValidationError("--usage must be one of \(FER2013CSV.usages.joined(separator: ", ")) or all")
-        }
+        if let usage, usage.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--usage needs a value") }
     }
 
     func run() throws {
         try Reporting.run("eval") {
             let classifier = try EmotionClassifier(name: model, modelsDirectory: models, flipTTA: flip)
             var evaluator = ClassifierEvaluation(classifier: classifier, batch: batch)
+            let probe = FER2013CSV(path: data)
+            let usage = try self.usage ?? (probe.hasUsageColumn() ? "PublicTest" : "all")
             let csv = FER2013CSV(path: data, options: .init(usage: usage == "all" ? nil : [usage], strict: strict))
             let summary = try evaluator.run(csv) { Reporting.warn($0) }
             guard evaluator.matrix.total > 0 else {
-                throw ClassifierError.badCSV(path: data, reason: "no rows with Usage \(usage) (\(summary.rows) rows read)")
+                let present = summary.usagesSeen.sorted { $0.key < $1.key }
+                    .map { "\($0.key.isEmpty ? "(none)" : $0.key) \($0.value)" }.joined(separator: ", ")
+                let scope = usage == "all" ? "no usable rows" : "no rows with Usage \(usage)"
+                throw ClassifierError.badCSV(path: data, reason: "\(scope) (\(summary.rows) rows read\(present.isEmpty ? "" : "; Usage values: \(present)"))")
             }
             print(evaluator.report(dataPath: data, usage: usage, summary: summary))
             if json { print(evaluator.json(dataPath: data, usage: usage, summary: summary)) }

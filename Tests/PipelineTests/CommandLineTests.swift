@@ -73,4 +73,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertGreaterThan(frames, 0, "the video kept what was done")
         XCTAssertGreaterThan(try EndToEnd.readCSV(csv).count, 10)
     }
+
+    func testEvalTakesFilesWithoutOrWithOtherUsageValues() throws {
+        let px = (0..<2304).map { String(($0 * 13) % 256) }.joined(separator: " ")
+        let plain = dir.appendingPathComponent("plain.csv")
+        try "emotion,pixels\n3,\(px)\n0,\(px)\n6,\(px)\n".write(to: plain, atomically: true, encoding: .utf8)
+        let r = try EndToEnd.run(["eval", plain.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("3"), r.stdout)
+        let own = dir.appendingPathComponent("own.csv")
+        try "emotion,pixels,Usage\n3,\(px),Holdout\n0,\(px),Holdout\n".write(to: own, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try EndToEnd.run(["eval", own.path, "--usage", "Holdout"]).status, 0)
+        let missing = try EndToEnd.run(["eval", own.path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no rows with Usage PublicTest") && missing.stderr.contains("Holdout 2"), missing.stderr)
+    }
 }
