@@ -1,6 +1,7 @@
 import ArgumentParser
 import Classifier
 import Foundation
+import Pipeline
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,12 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "End with one line of JSON.")
     var json = false
 
+    @Option(help: "Write each row's prediction to this CSV (line,truth,prediction; line numbers of the input CSV).")
+    var predictions: String?
+
+    @Flag(name: [.customShort("y"), .customLong("overwrite")], help: "Replace the --predictions file if it exists.")
+    var overwrite = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         if let usage, usage.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--usage needs a value") }
@@ -44,6 +51,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try Reporting.run("eval") {
+            if let predictions {
+                try OutputCheck.validate(outputs: [.init(option: "--predictions", path: predictions)], inputs: [data], overwrite: overwrite)
+            }
             let classifier = try EmotionClassifier(name: model, modelsDirectory: models, flipTTA: flip)
             var evaluator = ClassifierEvaluation(classifier: classifier, batch: batch)
             let probe = FER2013CSV(path: data)
@@ -55,6 +65,12 @@ struct EvalCommand: ParsableCommand {
                     .map { "\($0.key.isEmpty ? "(none)" : $0.key) \($0.value)" }.joined(separator: ", ")
                 let scope = usage == "all" ? "no usable rows" : "no rows with Usage \(usage)"
                 throw ClassifierError.badCSV(path: data, reason: "\(scope) (\(summary.rows) rows read\(present.isEmpty ? "" : "; Usage values: \(present)"))")
+            }
+            if let predictions {
+                let out = try TextOutput(path: predictions)
+                out.append("line,truth,prediction")
+                for p in evaluator.predictions { out.append("\(p.line),\(p.truth.name),\(p.prediction.name)") }
+                try out.close()
             }
             print(evaluator.report(dataPath: data, usage: usage, summary: summary))
             if json { print(evaluator.json(dataPath: data, usage: usage, summary: summary)) }
