@@ -73,6 +73,8 @@ public final class KeyframeDetector: FaceDetecting, @unchecked Sendable {
         self.interval = max(1, interval)
     }
 
+    public func forNewStream() -> FaceDetecting { KeyframeDetector(detector: detector, interval: interval) }
+
     public func detect(in frame: Frame) throws -> [Face] {
         let faces: [Face]
         if framesSinceFull >= interval - 1 {

@@ -124,6 +124,8 @@ public final class Pipeline: @unchecked Sendable {
         let clock = Clock()
         var summary = PipelineSummary()
 
+        // Known faces belong to this stream alone (the tracker, made in the classify stage, too).
+        let detector = self.detector.forNewStream()
         let group = DispatchGroup()
         spawn(group, name: "fer-live.decode") { [self] in
             defer { captured.close() }

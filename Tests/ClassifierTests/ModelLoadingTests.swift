@@ -97,6 +97,8 @@ final class ModelLoadingTests: XCTestCase {
     func testUnknownLabelAndFormat() throws {
         expectError(try variant { j in j["labels"] = ["angry", "fear", "joy", "sad", "neutral"] }, contains: ["joy"])
         expectError(try variant { j in j["format"] = "onnx" }, contains: ["format 'onnx'"])
+        expectError(try variant { j in j["format_version"] = 2 }, contains: ["format_version 2 is newer", "tiny.json"])
+        expectError(try variant { j in j.removeValue(forKey: "format_version") }, contains: ["format_version"])
         expectError(try variant { j in j["labels"] = ["angry", "fear", "happy", "sad"] }, contains: ["[5]", "4 labels"])
     }
 

@@ -42,6 +42,16 @@ final class KeyframeDetectorTests: XCTestCase {
         XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 60, index: 2)).count, 1)
     }
 
+    /// What one stream saw does not reach the next: a new stream starts with a full detection.
+    func testANewStreamStartsWithoutTheLastStreamsFaces() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 100)
+        XCTAssertEqual(try follower.detect(in: black(index: 0)).count, 0)   // stream 1: keyframe, nobody
+        let next = follower.forNewStream()
+        XCTAssertEqual(try next.detect(in: try astronaut(shiftedBy: 30, index: 0)).count, 1, "stream 2's first frame is a keyframe")
+        // The old instance, still in stream 1, only follows (nobody) until its next keyframe.
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 30, index: 1)).count, 0)
+    }
+
     func testANewFaceIsFoundAtTheNextKeyframe() throws {
         let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 4)
         XCTAssertEqual(try follower.detect(in: black(index: 0)).count, 0)   // keyframe, nobody there
