@@ -152,7 +152,12 @@ final class LabelAndLocatorTests: XCTestCase {
                        emotion.appendingPathComponent("small").path)
         let c = try EmotionClassifier(name: "small", modelsDirectory: root.path)
         XCTAssertEqual(c.model.labels.count, 5)
-        XCTAssertThrowsError(try EmotionClassifier.locate(name: "absent", modelsDirectory: root.path, environment: [:]))
+        XCTAssertThrowsError(try EmotionClassifier.locate(name: "absent", modelsDirectory: root.path, environment: [:])) { e in
+            XCTAssertTrue("\(e)".contains("models there are: small"), "an unknown name lists the models: \(e)")
+        }
+        // A path works as well as a name.
+        XCTAssertEqual(try EmotionClassifier.locate(name: emotion.appendingPathComponent("small.json").path, modelsDirectory: nil),
+                       emotion.appendingPathComponent("small").path)
     }
 
     func testFaceInMissingFrameIsAnError() throws {
