@@ -358,6 +358,10 @@ def train_main(args, device) -> int:
         log(f"epoch {epoch}: lr {lr:.4f} loss {row['train_loss']:.3f} train {100 * row['train_acc']:.1f}% "
             f"val {100 * s_raw['direct']:.2f}/{100 * s_raw['pipeline']:.2f} ema "
             f"{100 * s_ema['direct']:.2f}/{100 * s_ema['pipeline']:.2f} ({elapsed:.0f}s)")
+    # The last epoch's weights as ordinary checkpoints too: a run that starts from weights which
+    # saw the validation rows (--init-export) cannot select on them, and ships its final EMA.
+    for which, model in (("raw", net), ("ema", ema.module)):
+        torch.save(dict(model=_cpu_state(model), config=config, epoch=epoch, weights=which), out / f"final_{which}.pt")
     # Final figures of the selected weights, PublicTest included (reported, not selected on).
     ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     best_net = models.build("fernet", len(labels), **kw)
