@@ -27,7 +27,15 @@ public struct BatchOutputs: Sendable, Equatable, Codable {
 /// An input with the outputs it will write.
 public struct BatchItem: Sendable, Equatable {
     public var input: BatchInput
+    /// The input's name under the output folder: its own, or numbered when another input has it.
+    public var name: String
     public var outputs: BatchOutputs
+
+    public init(input: BatchInput, name: String? = nil, outputs: BatchOutputs) {
+        self.input = input
+        self.name = name ?? input.name
+        self.outputs = outputs
+    }
 }
 
 /// Names every input's outputs under the output folder: the input's relative name plus a suffix
@@ -56,7 +64,7 @@ public enum BatchLayout {
                 if !natural.contains(candidate) { name = candidate }
             }
             taken.insert(name)
-            return BatchItem(input: input, outputs: outputs(forName: name, input: input, kinds: kinds))
+            return BatchItem(input: input, name: name, outputs: outputs(forName: name, input: input, kinds: kinds))
         }
     }
 

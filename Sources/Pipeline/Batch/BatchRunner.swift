@@ -101,7 +101,7 @@ public final class BatchRunner {
             guard case .run = decision else { result.skipped += 1; continue }
             if models == nil { models = try loadModels() }
             guard let models else { break }
-            let label = "[\(position + 1)/\(mine.count)] \(item.input.name)"
+            let label = "[\(position + 1)/\(mine.count)] \(item.name)"
             let record = process(item, stamp: stamp, models: models, claimed: claimed[item.input.source] ?? [],
                                  progress: { bar.update(label: label, $0) })
             bar.finish()
@@ -154,12 +154,12 @@ public final class BatchRunner {
             control.begin(pipeline)
             defer { control.end() }
             let summary = try pipeline.run(progress: progress)
-            return BatchRecord(input: item.input.source, name: item.input.name, stamp: stamp, outputs: item.outputs,
+            return BatchRecord(input: item.input.source, name: item.name, stamp: stamp, outputs: item.outputs,
                                status: summary.stoppedEarly ? .stopped : .ok, frames: summary.frames, faces: summary.faces,
                                framesWithFaces: summary.framesWithFaces, duration: mediaTime.duration,
                                seconds: clock.now, emotionCounts: summary.emotionCounts, shard: shard)
         } catch {
-            return BatchRecord(input: item.input.source, name: item.input.name, stamp: stamp, outputs: BatchOutputs(),
+            return BatchRecord(input: item.input.source, name: item.name, stamp: stamp, outputs: BatchOutputs(),
                                status: .failed, reason: String(describing: error), seconds: clock.now, shard: shard)
         }
     }
