@@ -22,29 +22,32 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
 for i in $(seq -w 1 "$N"); do ln -s "$VIDEO" "$work/in/copy$i.mp4"; done
 
-now() { date +%s.%N; }
-declare -A total count
-record() { total[$1]=$(echo "${total[$1]:-0} + $2" | bc -l); count[$1]=$(( ${count[$1]:-0} + 1 )); }
+declare -A total count cpu
+# measure NAME FUNCTION [ARGS...]: wall-clock seconds, and CPU seconds of the processes it ran
+# (user + system), so that the CPU share shows whether one process left a core idle.
+measure() {
+  local name=$1; shift
+  local TIMEFORMAT='%3R %3U %3S' t
+  t=$( { time "$@" >/dev/null 2>&1; } 2>&1 )
+  read -r wall user sys <<<"$t"
+  total[$name]=$(echo "${total[$name]:-0} + $wall" | bc -l)
+  cpu[$name]=$(echo "${cpu[$name]:-0} + $user + $sys" | bc -l)
+  count[$name]=$(( ${count[$name]:-0} + 1 ))
+}
 
 batch() {  # batch [extra options...]
   rm -rf "$work/out"
-  local t0; t0=$(now)
   "$BIN" batch "$work/in" --out "$work/out" --csv -q "$@" || true
-  echo "$(now) - $t0" | bc -l
 }
 separate() {  # separate [extra options...]
   rm -rf "$work/sep"; mkdir -p "$work/sep"
-  local t0; t0=$(now)
   for f in "$work"/in/*.mp4; do "$BIN" log "$f" --csv "$work/sep/$(basename "$f").csv" -q "$@"; done
-  echo "$(now) - $t0" | bc -l
 }
 two_shards() {
   rm -rf "$work/out"
-  local t0; t0=$(now)
   "$BIN" batch "$work/in" --out "$work/out" --csv -q --shard 0/2 & local a=$!
   "$BIN" batch "$work/in" --out "$work/out" --csv -q --shard 1/2 & local b=$!
   wait $a; wait $b
-  echo "$(now) - $t0" | bc -l
 }
 check_rows() {  # every input's CSV is complete: the same rows in batch and separate outputs
   local a b
@@ -55,29 +58,30 @@ check_rows() {  # every input's CSV is complete: the same rows in batch and sepa
 echo "fer-live batch benchmark: $N x $(basename "$VIDEO"), $ROUNDS rounds, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then
-    record batch "$(batch)"; record separate "$(separate)"
+    measure batch batch; measure separate separate
   else
-    record separate "$(separate)"; record batch "$(batch)"
+    measure separate separate; measure batch batch
   fi
   check_rows
-  record batch1 "$(batch --max-frames 1)"; record separate1 "$(separate --max-frames 1)"
+  measure batch1 batch --max-frames 1; measure separate1 separate --max-frames 1
   echo "  round $r: batch $(printf %.1f "$(echo "${total[batch]} / ${count[batch]}" | bc -l)") s," \
        "separate $(printf %.1f "$(echo "${total[separate]} / ${count[separate]}" | bc -l)") s (means so far)"
 done
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then
-    record one "$(batch)"; record two "$(two_shards)"
+    measure one batch; measure two two_shards
   else
-    record two "$(two_shards)"; record one "$(batch)"
+    measure two two_shards; measure one batch
   fi
 done
 mean() { echo "${total[$1]} / ${count[$1]}" | bc -l; }
+share() { echo "100 * ${cpu[$1]} / ${total[$1]}" | bc -l; }  # CPU use in % of one core
 b=$(mean batch) s=$(mean separate) b1=$(mean batch1) s1=$(mean separate1) one=$(mean one) two=$(mean two)
-printf '%-44s %8.2f s\n' "batch, $N inputs, --csv" "$b"
-printf '%-44s %8.2f s\n' "$N separate log runs, --csv" "$s"
+printf '%-44s %8.2f s, CPU %3.0f%%\n' "batch, $N inputs, --csv" "$b" "$(share batch)"
+printf '%-44s %8.2f s, CPU %3.0f%%\n' "$N separate log runs, --csv" "$s" "$(share separate)"
 printf '%-44s %8.3f   (>1: batch is faster)\n' "speed of batch / speed of separate runs" "$(echo "$s / $b" | bc -l)"
 printf '%-44s %8.0f ms\n' "per-input overhead, batch (--max-frames 1)" "$(echo "1000 * $b1 / $N" | bc -l)"
 printf '%-44s %8.0f ms\n' "per-input overhead, separate runs" "$(echo "1000 * $s1 / $N" | bc -l)"
-printf '%-44s %8.2f s\n' "one batch process" "$one"
-printf '%-44s %8.2f s\n' "two processes at a time (two shards)" "$two"
+printf '%-44s %8.2f s, CPU %3.0f%%\n' "one batch process" "$one" "$(share one)"
+printf '%-44s %8.2f s, CPU %3.0f%%\n' "two processes at a time (two shards)" "$two" "$(share two)"
 printf '%-44s %8.3f   (>1: two at a time is faster)\n' "speed of two / speed of one" "$(echo "$one / $two" | bc -l)"
