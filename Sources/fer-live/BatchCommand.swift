@@ -14,7 +14,7 @@ struct BatchCommand: ParsableCommand {
             outputs present). With no --video/--csv/--jsonl only the records and summary are written.
             Shards: --shard I/N, or SLURM_ARRAY_TASK_ID (Slurm array jobs), or JOB_COMPLETION_INDEX \
             with --shards N (Kubernetes indexed Jobs); then build the summary with --summarize DIR.
-            Exit status: 0 when every input is done, 1 when any failed, 130 when stopped by Ctrl-C.
+            Exit status: 0 when every input is done, 1 when any failed, 130 when stopped by Ctrl-C (143 by SIGTERM).
             """)
 
     @Argument(help: "Video files, images, URLs, or folders (searched recursively for video and image files).")
@@ -107,7 +107,7 @@ struct BatchCommand: ParsableCommand {
                                      + (result.wroteSummary ? ", summary in " + (folder as NSString).appendingPathComponent(BatchLayout.summaryFile)
                                                             : "; when every shard is done: fer-live batch --summarize \(out)"))
             }
-            if result.interrupted { throw ExitCode(130) }
+            if result.interrupted { throw ExitCode(128 + (result.stopSignal ?? SIGINT)) }
             if result.failed > 0 { throw ExitCode(1) }
         }
     }

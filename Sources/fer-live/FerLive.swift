@@ -5,6 +5,8 @@ import NeuralNet
 /// want to reach lives in the library targets.
 @main
 struct FerLive: ParsableCommand {
+    static let version = "0.5.0"
+
     static let configuration = CommandConfiguration(
         commandName: "fer-live",
         abstract: "Real-time video emotion recognition: faces found by MTCNN, expressions by a FER2013 CNN.",
@@ -16,6 +18,7 @@ struct FerLive: ParsableCommand {
               fer-live batch IN... --out DIR    many files (folders, lists), resumable, sharded
             Tools: detect (faces only), eval (classifier accuracy on FER2013 CSV), bench, probe.
             """,
+        version: FerLive.version,
         subcommands: [
             LiveCommand.self, AnnotateCommand.self, LogCommand.self, BatchCommand.self,
             DetectCommand.self, EvalCommand.self, BenchCommand.self, ProbeCommand.self,

@@ -60,7 +60,7 @@ enum EndToEnd {
     /// Starts `annotate` with the full detector on every frame (the slowest path, so the run is
     /// still going), waits until the CSV being written holds some rows, sends SIGINT, and returns
     /// the exit status.
-    static func annotateAndInterrupt(_ arguments: [String], csv: String) throws -> Int32 {
+    static func annotateAndInterrupt(_ arguments: [String], csv: String, signal: Int32 = SIGINT) throws -> Int32 {
         let (process, _, err) = try start(["annotate"] + arguments + ["--csv", csv, "--quiet", "--detect-every", "1"])
         let deadline = Date().addingTimeInterval(60)
         // While the run goes on, the CSV is written under its temporary name beside `csv`.
@@ -74,7 +74,7 @@ enum EndToEnd {
             Thread.sleep(forTimeInterval: 0.05)
         }
         XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         _ = err.fileHandleForReading.readDataToEndOfFile()
         return process.terminationStatus

@@ -48,6 +48,8 @@ public struct BatchResult: Sendable, Equatable {
     public var skipped = 0
     /// Ctrl-C / SIGTERM ended the run; the input being processed was finished and recorded.
     public var interrupted = false
+    /// The signal that ended it, for the exit status 128 + signal (130 SIGINT, 143 SIGTERM).
+    public var stopSignal: Int32?
     public var seconds: Double = 0
     /// Whether summary.csv was rewritten (a run over all inputs; shards leave it to --summarize).
     public var wroteSummary = false
@@ -86,7 +88,7 @@ public final class BatchRunner {
         var claimed: [String: Set<String>] = [:]
         for r in records { claimed[r.input, default: []].formUnion(r.outputs.all) }
 
-        let watcher = SignalWatcher { [control] _ in control.stop() }
+        let watcher = SignalWatcher { [control] sig in control.stop(signal: sig) }
         defer { watcher.cancel() }
         let bar = BatchProgressBar(enabled: settings.showProgress && !settings.quiet && isatty(STDERR_FILENO) == 1)
         defer { bar.finish() }
@@ -121,6 +123,7 @@ public final class BatchRunner {
             }
             if result.interrupted { break }
         }
+        if result.interrupted { result.stopSignal = control.signal }
         if settings.shard == nil {
             try BatchSummary.write(folder: settings.folder)
             result.wroteSummary = true
@@ -186,6 +189,7 @@ public final class BatchRunner {
 final class StopControl: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
+    private var caught: Int32?
     private var current: Pipeline?
 
     var stopRequested: Bool {
@@ -193,9 +197,16 @@ final class StopControl: @unchecked Sendable {
         return requested
     }
 
-    func stop() {
+    /// The first signal that asked for the stop.
+    var signal: Int32? {
+        lock.lock(); defer { lock.unlock() }
+        return caught
+    }
+
+    func stop(signal: Int32? = nil) {
         lock.lock()
         requested = true
+        if caught == nil { caught = signal }
         let pipeline = current
         lock.unlock()
         pipeline?.stop()
