@@ -66,6 +66,14 @@ struct BatchCommand: ParsableCommand {
             return
         }
         guard out != nil else { throw ValidationError("give the output folder with --out DIR") }
+        // A malformed --shard or --shards is a bad option (exit 64); a bad scheduler variable is
+        // found when the run starts.
+        do {
+            if let shard { _ = try Shard(parsing: shard) }
+            if let shards, shards < 1 { throw BatchError.badShard("--shards must be at least 1 (got \(shards))") }
+        } catch {
+            throw ValidationError(String(describing: error))
+        }
         guard !inputs.isEmpty || !lists.isEmpty else { throw ValidationError("give at least one input or --list FILE") }
     }
 

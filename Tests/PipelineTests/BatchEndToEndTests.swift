@@ -195,12 +195,18 @@ final class BatchEndToEndTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("0 done, 0 failed, 2 already done"), again.stderr)
     }
 
-    func testBadShardIsOneLineError() throws {
+    func testBadShardIsRefusedBeforeAnyWork() throws {
         try sample("in/a.mp4")
+        // A malformed option is a usage error, as for every command.
         let r = try batch([path("in"), "--out", path("out"), "--shard", "3/3"])
-        XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("outside 0...2"), r.stderr)
+        // A scheduler variable that makes no shard: one line, exit 1, nothing written.
+        let s = try batch([path("in"), "--out", path("out")], environment: ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "4"])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertEqual(s.stderr.split(separator: "\n").count, 1, s.stderr)
+        XCTAssertTrue(s.stderr.contains("outside 0...3"), s.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")))
         let k = try batch([path("in"), "--out", path("out")], environment: ["JOB_COMPLETION_INDEX": "0"])
         XCTAssertEqual(k.status, 1)
         XCTAssertTrue(k.stderr.contains("--shards"), k.stderr)
