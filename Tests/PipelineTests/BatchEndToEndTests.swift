@@ -195,6 +195,19 @@ final class BatchEndToEndTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("0 done, 0 failed, 2 already done"), again.stderr)
     }
 
+    func testAFolderWithoutMediaGivesAnEmptySummary() throws {
+        try FileManager.default.createDirectory(atPath: path("in"), withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: path("in/notes.txt")))
+        let r = try batch([path("in"), "--out", path("out"), "--csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("no inputs found"), r.stderr)
+        XCTAssertEqual(try EndToEnd.readCSV(path("out/summary.csv")).count, 1, "the header alone")
+        // --summarize on a folder no batch wrote is an error, not an empty summary.
+        let s = try batch(["--summarize", path("in")])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertTrue(s.stderr.contains("holds no batch record file"), s.stderr)
+    }
+
     func testBadShardIsRefusedBeforeAnyWork() throws {
         try sample("in/a.mp4")
         // A malformed option is a usage error, as for every command.

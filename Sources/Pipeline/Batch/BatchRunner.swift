@@ -93,6 +93,7 @@ public final class BatchRunner {
         let bar = BatchProgressBar(enabled: settings.showProgress && !settings.quiet && isatty(STDERR_FILENO) == 1)
         defer { bar.finish() }
 
+        if mine.isEmpty { report("warning: no inputs" + (items.isEmpty ? " found" : " in shard \(settings.shard?.description ?? "")")) }
         var result = BatchResult(total: mine.count)
         var models: BatchModels?
         for (position, item) in mine.enumerated() {
@@ -125,7 +126,7 @@ public final class BatchRunner {
         }
         if result.interrupted { result.stopSignal = control.signal }
         if settings.shard == nil {
-            try BatchSummary.write(folder: settings.folder)
+            try BatchSummary.write(folder: settings.folder, requireRecords: false)
             result.wroteSummary = true
         }
         result.seconds = clock.now

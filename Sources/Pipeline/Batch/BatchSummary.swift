@@ -37,10 +37,12 @@ public enum BatchSummary {
 
     /// Rebuilds `folder/summary.csv` from every record file there, written under a temporary
     /// name and renamed, so a reader never sees half of it. Returns the number of rows.
+    /// `requireRecords`: a folder without record files is an error (`--summarize` on the wrong
+    /// folder) rather than an empty summary (a batch that found no inputs).
     @discardableResult
-    public static func write(folder: String) throws -> Int {
+    public static func write(folder: String, requireRecords: Bool = true) throws -> Int {
         let store = RecordStore(folder: folder)
-        guard !store.files().isEmpty else { throw BatchError.noRecords(folder: folder) }
+        if requireRecords && store.files().isEmpty { throw BatchError.noRecords(folder: folder) }
         let records = store.readAll().records
         let file = OutputFile((folder as NSString).appendingPathComponent(BatchLayout.summaryFile))
         do {
