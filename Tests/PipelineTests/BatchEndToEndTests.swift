@@ -125,10 +125,14 @@ final class BatchEndToEndTests: XCTestCase {
         // The full detector on every frame: the slowest path, so the run is still going.
         let (process, _, err) = try EndToEnd.start(["batch", path("in"), "--out", out, "--csv", "-q", "--detect-every", "1"],
                                                    environment: cleared)
-        let record = (out as NSString).appendingPathComponent("batch.jsonl")
+        // Wait until b.mp4 is being written (rows in its temporary CSV beside out/b.mp4.csv), so
+        // the signal comes in the middle of an input, not between two.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, process.isRunning {
-            if let text = try? String(contentsOfFile: record, encoding: .utf8), !text.isEmpty { break }
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: out))?
+                .first { $0.hasPrefix(".b.mp4.") && $0.hasSuffix(".part.csv") }
+            if let partial, let text = try? String(contentsOfFile: (out as NSString).appendingPathComponent(partial), encoding: .utf8),
+               text.split(separator: "\n").count > 5 { break }
             Thread.sleep(forTimeInterval: 0.01)
         }
         XCTAssertTrue(process.isRunning, "the batch ended before it could be interrupted: make the inputs longer")
