@@ -8,8 +8,17 @@ import Pipeline
 /// Loads what every job needs from the flags: the detector and the classifier.
 enum Components {
     static func detector(_ flags: PipelineFlags) throws -> FaceDetecting {
+        try detectorFactory(flags)()
+    }
+
+    /// Loads MTCNN once; each call of the closure gives a detector for one input. With
+    /// --detect-every > 1 that is a fresh `KeyframeDetector` (it remembers the faces of earlier
+    /// frames) around the one network, so no state passes from one input to the next (the
+    /// pipeline also asks for `forNewStream()`; a fresh one here does not depend on that).
+    static func detectorFactory(_ flags: PipelineFlags) throws -> () -> FaceDetecting {
         let mtcnn = try flags.detector.makeDetector()
-        return flags.detectEvery > 1 ? KeyframeDetector(detector: mtcnn, interval: flags.detectEvery) : mtcnn
+        let interval = flags.detectEvery
+        return { interval > 1 ? KeyframeDetector(detector: mtcnn, interval: interval) : mtcnn }
     }
 
     static func classifier(_ flags: PipelineFlags) throws -> EmotionClassifying {
