@@ -83,3 +83,24 @@ def plot_confusion(cm: np.ndarray, labels: list[str], out_png: str | Path, title
     fig.tight_layout()
     fig.savefig(out_png, dpi=90)
     plt.close(fig)
+
+
+def plot_recipe_curves(metrics_csv: str | Path, out_png: str | Path, title: str = "") -> None:
+    """`training.recipe`'s metrics.csv: training loss and accuracy, validation accuracy in both
+    framings (raw and EMA weights), and the learning rate, against epochs."""
+    plt = _plt()
+    m = read_metrics(metrics_csv)
+    ep = m["epoch"]
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    ax[0].plot(ep, m["train_loss"], label="train loss")
+    ax[0].set_xlabel("epoch"); ax[0].legend()
+    ax[1].plot(ep, 100 * m["train_acc"], label="train (augmented)")
+    for key, name in (("val_direct", "val, FER2013 framing"), ("val_pipeline", "val, pipeline framing"),
+                      ("val_direct_ema", "val, FER2013 framing (EMA)"), ("val_pipeline_ema", "val, pipeline framing (EMA)")):
+        ax[1].plot(ep, 100 * m[key], label=name)
+    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy %"); ax[1].legend(fontsize=8)
+    ax[2].plot(ep, m["lr"]); ax[2].set_xlabel("epoch"); ax[2].set_ylabel("learning rate")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)

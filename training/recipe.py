@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import data, framing, models, pack
+from . import data, framing, models, pack, plots
 from .schedules import onecycle_lr
 
 VAL_SEED = 20261204
@@ -371,6 +371,7 @@ def train_main(args, device) -> int:
                weights=ck["weights"], params=config["params"], flops=config["flops"],
                teachers=args.teacher, val=scores([best_net], val), test=scores([best_net], splits["test"]))
     (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
+    plots.plot_recipe_curves(metrics, out / "curves.png", title=f"{args.arch} ({out.name})")
     t = res["test"]
     log(f"done: best epoch {ck['epoch']} ({ck['weights']}); val {100 * res['val']['direct']:.2f}%, PublicTest "
         f"direct {100 * t['direct']:.2f}% (flip {100 * t['direct_flip']:.2f}%), pipeline {100 * t['pipeline']:.2f}% "
