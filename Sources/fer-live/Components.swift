@@ -3,6 +3,7 @@ import Capture
 import Classifier
 import FaceDetect
 import Foundation
+import LiveView
 import Pipeline
 
 /// Loads what every job needs from the flags: the detector and the classifier.
@@ -18,9 +19,46 @@ enum Components {
 
     /// Runs a job and prints its summary on standard error (standard output is for results).
     /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits 130 as shells expect.
-    static func run(_ job: Job, quiet: Bool, label: String) throws {
+    /// With `--serve`, the page is up for the run (and after it, with `--serve-keep`).
+    static func run(_ job: Job, quiet: Bool, label: String, serve: ServeFlags) throws {
+        guard let address = try serve.address() else {
+            try finish(try job.run(), quiet: quiet, label: label)
+            return
+        }
+        var job = job
+        let facts = SourceFacts(info: job.source.info, kind: job.options.mode == .live ? .live : .file,
+                                maxFrames: job.options.maxFrames)
+        let server = try LiveServer(address: address, facts: facts, overlay: job.outputs.overlay)
+        defer { server.stop() }
+        if server.address.isAllInterfaces {
+            Reporting.warn("--serve \(server.address) listens on every interface: anyone who can reach this machine can watch")
+        } else if !server.address.isLoopback {
+            Reporting.warn("--serve \(server.address) is reachable from that network, not only from this machine")
+        }
+        Reporting.printError("serving \(server.url)")
+        let sink = server.makeSink()
+        job.extraSinks.append(sink)
+        job.onProgress = { sink.progressed($0) }
         let summary = try job.run()
+        if serve.keep && !summary.stoppedEarly {
+            if !quiet { Reporting.printError(summary.report(label: label)) }
+            Reporting.printError("run ended; the page stays up at \(server.url) until Ctrl-C")
+            waitForInterrupt()
+            return
+        }
+        try finish(summary, quiet: quiet, label: label)
+    }
+
+    private static func finish(_ summary: PipelineSummary, quiet: Bool, label: String) throws {
         if !quiet { Reporting.printError(summary.report(label: label)) }
         if summary.stoppedEarly { throw ExitCode(130) }
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    private static func waitForInterrupt() {
+        let signalled = DispatchSemaphore(value: 0)
+        let watcher = SignalWatcher { _ in signalled.signal() }
+        signalled.wait()
+        watcher.cancel()
     }
 }
