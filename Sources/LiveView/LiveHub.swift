@@ -27,9 +27,16 @@ struct EncodedFrame: Sendable {
 /// Holds a client's place among the `limit` a stream kind allows; the place is given back when
 /// the response (and so this object) goes away, however the connection ended.
 final class ClientSlot: Sendable {
+    let id: Int
     private let release: @Sendable () -> Void
-    init(release: @escaping @Sendable () -> Void) { self.release = release }
+    init(id: Int, release: @escaping @Sendable () -> Void) { self.id = id; self.release = release }
     deinit { release() }
+}
+
+/// A connected stream client: its kind and the last frame or event line it took.
+struct Client {
+    var kind: StreamKind
+    var lastTaken: UInt64
 }
 
 /// The meeting point of the pipeline and the web server. The pipeline's sink thread puts in
@@ -49,8 +56,12 @@ public final class LiveHub: @unchecked Sendable {
     private var raw: RawFrame?
     private var encoded: EncodedFrame?
     private var encoderGaveUp = false
+    private var encodedCount = 0
     private var published: UInt64 = 0
-    private var clients: [StreamKind: Int] = [:]
+    private var clients: [Int: Client] = [:]
+    private var nextClientID = 1
+    /// Frames and event lines clients skipped (or, for a stalled one, have not taken before
+    /// newer ones replaced them).
     private var viewerDrops = 0
     private var closed = false
     /// Bumped on every change the streams wait for.
@@ -101,7 +112,7 @@ public final class LiveHub: @unchecked Sendable {
         state.lock()
         defer { state.unlock() }
         while !closed {
-            if let raw, raw.number > number, (clients[.video] ?? 0) > 0 { return raw }
+            if let raw, raw.number > number, countLocked(.video) > 0 { return raw }
             state.wait()
         }
         return nil
@@ -109,7 +120,12 @@ public final class LiveHub: @unchecked Sendable {
 
     func publishEncoded(_ frame: EncodedFrame) {
         state.lock()
+        // A client that had not taken the frame this one replaces never will: one dropped.
+        if let old = encoded {
+            for client in clients.values where client.kind == .video && client.lastTaken < old.number { viewerDrops += 1 }
+        }
         encoded = frame
+        encodedCount += 1
         let wake = changed()
         state.unlock()
         wake.forEach { $0.resume() }
@@ -126,25 +142,32 @@ public final class LiveHub: @unchecked Sendable {
     // MARK: - For the server's tasks
 
     /// A place for one more client of `kind`, or nil when `clientLimit` are already there.
+    /// An event client starts at the newest line; a video client at the newest frame.
     func admit(_ kind: StreamKind) -> ClientSlot? {
         state.lock()
         defer { state.unlock() }
-        guard !closed, clients[kind, default: 0] < clientLimit else { return nil }
-        clients[kind, default: 0] += 1
+        guard !closed, countLocked(kind) < clientLimit else { return nil }
+        let id = nextClientID
+        nextClientID += 1
+        clients[id] = Client(kind: kind, lastTaken: kind == .events ? events.nextNumber - 1 : 0)
         state.broadcast()  // the encoder starts when the first video client comes
-        return ClientSlot { [weak self] in self?.leave(kind) }
+        return ClientSlot(id: id) { [weak self] in self?.leave(id) }
     }
 
-    private func leave(_ kind: StreamKind) {
+    private func leave(_ id: Int) {
         state.lock()
-        clients[kind, default: 0] = max(0, clients[kind, default: 0] - 1)
+        clients[id] = nil
         state.unlock()
     }
 
     func countClients(_ kind: StreamKind) -> Int {
         state.lock()
         defer { state.unlock() }
-        return clients[kind, default: 0]
+        return countLocked(kind)
+    }
+
+    private func countLocked(_ kind: StreamKind) -> Int {
+        clients.values.reduce(0) { $0 + ($1.kind == kind ? 1 : 0) }
     }
 
     enum VideoNext {
@@ -155,20 +178,21 @@ public final class LiveHub: @unchecked Sendable {
     /// The newest JPEG after `number`, waiting for one; `.finished` once the run has ended and
     /// its last frame was sent (or the hub closed). Frames the client was too slow to take
     /// count as dropped.
-    func nextVideo(after number: UInt64) async -> VideoNext {
+    func nextVideo(for client: Int) async -> VideoNext {
         while true {
-            let (ready, seen) = pollVideo(after: number)
+            let (ready, seen) = pollVideo(for: client)
             if let ready { return ready }
             await waitForChange(from: seen)
         }
     }
 
-    private func pollVideo(after number: UInt64) -> (VideoNext?, UInt64) {
+    private func pollVideo(for client: Int) -> (VideoNext?, UInt64) {
         state.lock()
         defer { state.unlock() }
         if closed { return (.finished, generation) }
+        guard let number = clients[client]?.lastTaken else { return (.finished, generation) }
         if let encoded, encoded.number > number {
-            if number > 0 { viewerDrops += Int(encoded.number - number - 1) }
+            clients[client]?.lastTaken = encoded.number
             return (.frame(encoded), generation)
         }
         let caughtUp = raw == nil || encoded?.number == raw?.number || encoderGaveUp
@@ -177,38 +201,40 @@ public final class LiveHub: @unchecked Sendable {
     }
 
     enum EventsNext {
-        case lines([String], last: UInt64)
+        case lines([String])
         case ended(status: String)
         case finished
     }
 
     /// The event lines after `number`, waiting for some; then, once the run is over, the end.
-    func nextEvents(after number: UInt64) async -> EventsNext {
+    func nextEvents(for client: Int) async -> EventsNext {
         while true {
-            let (ready, seen) = pollEvents(after: number)
+            let (ready, seen) = pollEvents(for: client)
             if let ready { return ready }
             await waitForChange(from: seen)
         }
     }
 
-    private func pollEvents(after number: UInt64) -> (EventsNext?, UInt64) {
+    private func pollEvents(for client: Int) -> (EventsNext?, UInt64) {
         state.lock()
         defer { state.unlock() }
+        guard let number = clients[client]?.lastTaken else { return (.finished, generation) }
         let (lines, skipped) = events.lines(after: number)
         if !closed, !lines.isEmpty {
             viewerDrops += skipped
-            return (.lines(Array(lines), last: events.nextNumber - 1), generation)
+            clients[client]?.lastTaken = events.nextNumber - 1
+            return (.lines(Array(lines)), generation)
         }
         if keeper.figures.state != .running { return (.ended(status: statusLocked().json()), generation) }
         if closed { return (.finished, generation) }
         return (nil, generation)
     }
 
-    /// The number the next event line will get: a new client starts there.
-    func eventCursor() -> UInt64 {
+    /// JPEG pictures encoded so far (none while nobody watches the video).
+    var framesEncoded: Int {
         state.lock()
         defer { state.unlock() }
-        return events.nextNumber - 1
+        return encodedCount
     }
 
     public func status() -> StatusReport {
@@ -226,8 +252,9 @@ public final class LiveHub: @unchecked Sendable {
     func timelineJSON() -> String {
         state.lock()
         let copy = timeline
+        let last = raw?.result
         state.unlock()
-        return copy.json()
+        return copy.json(last: last.map(JSONLinesSink.line))
     }
 
     /// Ends every stream and the encoder thread; the server is going away.
@@ -243,9 +270,12 @@ public final class LiveHub: @unchecked Sendable {
     // MARK: - Private
 
     private func statusLocked() -> StatusReport {
-        StatusReport(facts: facts, figures: keeper.figures,
-                     videoClients: clients[.video, default: 0], eventClients: clients[.events, default: 0],
-                     viewerDroppedFrames: viewerDrops)
+        // Lines a stalled events client has lost already, though it has not come back for more.
+        let pending = clients.values.filter { $0.kind == .events }
+            .reduce(0) { $0 + events.lines(after: $1.lastTaken).skipped }
+        return StatusReport(facts: facts, figures: keeper.figures,
+                            videoClients: countLocked(.video), eventClients: countLocked(.events),
+                            viewerDroppedFrames: viewerDrops + pending)
     }
 
     /// Under the lock: marks a change and hands back the waiters to resume once it is released.

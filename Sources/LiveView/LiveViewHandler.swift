@@ -26,11 +26,11 @@ struct LiveViewHandler: HTTPHandler {
             return Self.respond(.ok, type: "application/json", body: Data(hub.timelineJSON().utf8))
         case "/events":
             guard let slot = hub.admit(.events) else { return Self.busy(.events, limit: hub.clientLimit) }
-            let stream = PullStream(source: EventLines(hub: hub), start: .init(last: hub.eventCursor()), slot: slot)
+            let stream = PullStream(source: EventLines(hub: hub, client: slot.id), start: false, slot: slot)
             return Self.stream(type: "text/event-stream", body: HTTPBodySequence(from: stream, suggestedBufferSize: 1 << 16))
         case "/video.mjpg":
             guard let slot = hub.admit(.video) else { return Self.busy(.video, limit: hub.clientLimit) }
-            let stream = PullStream(source: MJPEGSource(hub: hub), start: 0, slot: slot)
+            let stream = PullStream(source: MJPEGSource(hub: hub, client: slot.id), start: (), slot: slot)
             return Self.stream(type: "multipart/x-mixed-replace; boundary=\(MJPEGSource.boundary)",
                                body: HTTPBodySequence(from: stream, suggestedBufferSize: 1 << 18))
         default:

@@ -239,7 +239,6 @@ enum Page {
         ended = true;
         events.close();
         showStatus(JSON.parse(m.data));
-        onScreen = [];
         schedule();
       });
     }
@@ -252,6 +251,7 @@ enum Page {
         for (const [id, samples] of Object.entries(history.faces)) {
           for (const s of samples) { addSample(Number(id), s[0], s.slice(1)); lastTime = Math.max(lastTime, s[0]); }
         }
+        if (history.last) { onScreen = history.last.faces; lastTime = Math.max(lastTime, history.last.time_s); }
       } catch (e) { setState("gone"); return; }
       follow();
       setTimeout(poll, 1000);

@@ -61,10 +61,10 @@ struct PullStream<Source: StreamSource>: AsyncBufferedSequence, Sendable {
 struct MJPEGSource: StreamSource {
     static let boundary = "fer-live-frame"
     let hub: LiveHub
+    let client: Int
 
-    func next(_ cursor: inout UInt64) async -> [UInt8]? {
-        guard case .frame(let frame) = await hub.nextVideo(after: cursor) else { return nil }
-        cursor = frame.number
+    func next(_ cursor: inout Void) async -> [UInt8]? {
+        guard case .frame(let frame) = await hub.nextVideo(for: client) else { return nil }
         let head = "--\(Self.boundary)\r\nContent-Type: image/jpeg\r\nContent-Length: \(frame.jpeg.count)\r\n"
             + "X-Frame: \(frame.frameIndex)\r\nX-Captured-At: \(Number.fixed(frame.capturedAt, 4))\r\n\r\n"
         var bytes = Array(head.utf8)
@@ -79,21 +79,17 @@ struct MJPEGSource: StreamSource {
 /// a client that falls behind gets the lines still held (skipping the rest), and at the end an
 /// `end` event with the final status.
 struct EventLines: StreamSource {
-    struct Cursor: Sendable {
-        var last: UInt64
-        var sentEnd = false
-    }
-
     let hub: LiveHub
+    let client: Int
 
-    func next(_ cursor: inout Cursor) async -> [UInt8]? {
-        guard !cursor.sentEnd else { return nil }
-        switch await hub.nextEvents(after: cursor.last) {
-        case .lines(let lines, let last):
-            cursor.last = last
+    /// `true` once the end was sent.
+    func next(_ sentEnd: inout Bool) async -> [UInt8]? {
+        guard !sentEnd else { return nil }
+        switch await hub.nextEvents(for: client) {
+        case .lines(let lines):
             return Array(lines.map { "data: \($0)\n\n" }.joined().utf8)
         case .ended(let status):
-            cursor.sentEnd = true
+            sentEnd = true
             return Array("event: end\ndata: \(status)\n\n".utf8)
         case .finished:
             return nil

@@ -52,8 +52,9 @@ struct Timeline: Sendable {
         }
     }
 
-    /// `{"window_s":60,"faces":{"1":[[t,angry,...,neutral],...]}}`, probabilities in percent.
-    func json() -> String {
+    /// `{"window_s":60,"emotions":[...],"faces":{"1":[[t,angry,...,neutral],...]},"last":{...}}`,
+    /// probabilities in percent; `last` is the newest frame's JSON line, for the face cards.
+    func json(last: String? = nil) -> String {
         var byFace: [Int32: [String]] = [:]
         var order: [Int32] = []
         for s in samples {
@@ -62,6 +63,6 @@ struct Timeline: Sendable {
         }
         let faces = order.map { "\"\($0)\":[\(byFace[$0, default: []].joined(separator: ","))]" }.joined(separator: ",")
         let windowText = window.map { Number.fixed($0, 0) } ?? "null"
-        return "{\"window_s\":\(windowText),\"emotions\":[\(Emotion.allCases.map { "\"\($0.name)\"" }.joined(separator: ","))],\"faces\":{\(faces)}}"
+        return "{\"window_s\":\(windowText),\"emotions\":[\(Emotion.allCases.map { "\"\($0.name)\"" }.joined(separator: ","))],\"faces\":{\(faces)},\"last\":\(last ?? "null")}"
     }
 }

@@ -61,6 +61,11 @@ public struct PipelineProgress: Sendable {
     public var latency: Double = 0
     /// Frames the live mode has dropped so far.
     public var dropped: Int = 0
+
+    public init(frames: Int, faces: Int, elapsed: Double, totalFrames: Int?, latency: Double = 0, dropped: Int = 0) {
+        self.frames = frames; self.faces = faces; self.elapsed = elapsed
+        self.totalFrames = totalFrames; self.latency = latency; self.dropped = dropped
+    }
 }
 
 /// decode -> detect -> classify + track -> sinks, each stage on its own thread, joined by
