@@ -41,7 +41,8 @@ public final class LiveServer: @unchecked Sendable {
         let handler = LiveViewHandler(hub: hub, hostCheck: HostCheck(enforced: requested.isLoopback))
         // FlyingFox's timeout bounds reading a request and producing its response head, not
         // the streams; its logger would write on standard output, which carries the results.
-        let server = HTTPServer(address: socketAddress, timeout: 10, logger: .disabled, handler: handler)
+        let pool = SendBufferCappedPool(base: HTTPServer.defaultPool(), bytes: 64 * 1024)
+        let server = HTTPServer(address: socketAddress, timeout: 10, pool: pool, logger: .disabled, handler: handler)
         let failure = Locked<Error?>(nil)
         let task = Task.detached {
             do { try await server.run() } catch { failure.set(error) }

@@ -54,11 +54,21 @@ enum Components {
         if summary.stoppedEarly { throw ExitCode(130) }
     }
 
-    /// Blocks until SIGINT or SIGTERM.
+    /// Blocks until SIGINT or SIGTERM. Not a second `SignalWatcher`: libdispatch installs its
+    /// signal handler once per process, so after the job's watcher restored the default action
+    /// a new watcher's SIG_IGN would swallow the signal. A plain handler posting a semaphore
+    /// (async-signal-safe) does it.
     private static func waitForInterrupt() {
-        let signalled = DispatchSemaphore(value: 0)
-        let watcher = SignalWatcher { _ in signalled.signal() }
-        signalled.wait()
-        watcher.cancel()
+        sem_init(interrupted, 0, 0)
+        let handler: @convention(c) (Int32) -> Void = { _ in sem_post(interrupted) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        while sem_wait(interrupted) != 0 && errno == EINTR {}
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }
+
+/// Posted by the signal handler of `Components.waitForInterrupt`. A pointer, not a Swift
+/// variable, so the handler's access does not overlap the waiting one in Swift's eyes.
+nonisolated(unsafe) private let interrupted: UnsafeMutablePointer<sem_t> = .allocate(capacity: 1)

@@ -130,7 +130,7 @@ final class HubTests: XCTestCase {
         XCTAssertEqual(Array(frame.jpeg.suffix(2)), [0xFF, 0xD9])
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hub-\(UUID().uuidString).jpg").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data(frame.jpeg))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(frame.jpeg)))
         let decoded = try VideoFileSource(path: path)
         defer { decoded.close() }
         XCTAssertEqual(decoded.info.width, 64)
