@@ -70,7 +70,7 @@ public final class LiveServer: @unchecked Sendable {
 
     /// Ends the streams (each sends what is left, the events their `end`), then the server,
     /// waiting at most `grace` seconds for clients to take the last bytes.
-    public func stop(grace: Double = 1) {
+    public func stop(grace: Double = 0.25) {
         let server = self.server
         hub.close()
         _ = Blocking.wait(timeout: grace + 1) { await server.stop(timeout: grace) }

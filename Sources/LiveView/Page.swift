@@ -179,12 +179,16 @@ enum Page {
           const s = track[i];
           if (s[0] < t0) continue;
           const next = i + 1 < track.length && track[i + 1][0] - s[0] < 1 ? track[i + 1][0] : s[0] + 0.1;
-          const x = left + (s[0] - t0) / (t1 - t0) * plotW;
-          const x2 = left + (Math.min(next, t1) - t0) / (t1 - t0) * plotW;
-          const cw = Math.max(1, x2 - x + 0.5);
+          // Whole pixels, so neighbouring columns meet without seams.
+          const x = Math.floor(left + (s[0] - t0) / (t1 - t0) * plotW);
+          const x2 = Math.ceil(left + (Math.min(next, t1) - t0) / (t1 - t0) * plotW);
+          const cw = Math.max(1, x2 - x);
+          // Rounded percentages need not add up to 100: scale them to the row.
+          let total = 0;
+          for (let e = 1; e <= 7; e++) total += s[e];
           let y = y0 + rowH;
           for (let e = 0; e < 7; e++) {
-            const hh = s[e + 1] / 100 * rowH;
+            const hh = total > 0 ? s[e + 1] / total * rowH : 0;
             if (hh <= 0) continue;
             g.fillStyle = COLOURS[EMOTIONS[e]];
             g.fillRect(x, y - hh, cw, hh);

@@ -98,7 +98,12 @@ struct FigureKeeper {
         figures.latencyMedian = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 
-    mutating func end(_ state: RunState) { figures.state = state }
+    /// At the end the rate over the whole run is the one that means something (a file job's
+    /// last frames leave the queues in a burst).
+    mutating func end(_ state: RunState) {
+        figures.state = state
+        if figures.elapsed > 0 { figures.fps = Double(figures.frames) / figures.elapsed }
+    }
 
     private static func push(_ value: Double, into values: inout [Double], keeping count: Int) {
         values.append(value)

@@ -28,6 +28,9 @@ final class VideoFeed: @unchecked Sendable {
 
     private func loop() {
         defer { done.signal() }
+        // Foundation does not name threads on Linux (nor does Swift see pthread_setname_np);
+        // a name makes this thread's CPU show in top -H and in tools/measure_serve.py.
+        try? "fer-serve-jpeg".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
         var encoder: JPEGEncoder?
         var last: UInt64 = 0
         while let next = hub.nextFrameToEncode(after: last) {

@@ -45,6 +45,7 @@ final class HubTests: XCTestCase {
         status = hub.status()
         XCTAssertEqual(status.state, "ended")
         XCTAssertEqual(status.etaS, 0)
+        XCTAssertEqual(status.fps, 25, accuracy: 0.01, "the whole run's rate")
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.json().utf8)) as? [String: Any])
         XCTAssertEqual((json["source"] as? [String: Any])?["name"] as? String, "clip.mp4")
         XCTAssertNotNil(json["faces_on_screen"])
