@@ -161,9 +161,13 @@ enum Page {
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       g.clearRect(0, 0, w, h);
       const whole = !live && $("wholeRun").checked;
-      const t1 = Math.max(lastTime, whole ? 1 : WINDOW), t0 = whole ? 0 : t1 - WINDOW;
-      // The faces seen most recently, up to four rows.
-      const ids = [...tracks.entries()].filter(([, tr]) => tr.length && tr[tr.length - 1][0] >= t0)
+      // A live run: the last minute, or from the start while the run is shorter (at least
+      // ten seconds wide); a file: the whole run, or its last minute.
+      const t0 = whole ? 0 : Math.max(0, lastTime - WINDOW);
+      const t1 = Math.max(lastTime, t0 + (whole ? 1 : 10));
+      // The faces seen most recently, up to four rows; a face seen in fewer than five frames
+      // (a detector's blip) gets no row.
+      const ids = [...tracks.entries()].filter(([, tr]) => tr.length >= 5 && tr[tr.length - 1][0] >= t0)
         .sort((a, b) => b[1][b[1].length - 1][0] - a[1][a[1].length - 1][0]).slice(0, 4).map(([id]) => id).sort((a, b) => a - b);
       const left = 56, bottom = 18, gap = 6, plotW = w - left - 8;
       const rowH = ids.length ? (h - bottom - gap * (ids.length - 1)) / ids.length : 0;
