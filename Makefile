@@ -8,7 +8,7 @@ DEMO_DIR := out/demo
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: deps build demo test swift-test python-test venv clean
+.PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch clean
 
 # Installs the Debian packages that are missing (nothing is done when all are there).
 # chromium: the --serve page's browser test (it skips without it).
@@ -46,6 +46,15 @@ venv: $(VENV)/.installed
 
 python-test: venv
 	$(PY) -m pytest -q training/tests
+
+# fer-live batch on a real Slurm: a private one-node cluster on localhost (installs slurm-wlm
+# and munge if missing), an array job of 4 tasks over 8 clips, checked, daemons stopped.
+slurm-test: build
+	bash tools/slurm_test.sh
+
+# batch over 20 copies of woman2.mp4 against 20 separate `log` runs, and 1 against 2 processes.
+bench-batch: build
+	bash tools/bench_batch.sh
 
 clean:
 	rm -rf .build out

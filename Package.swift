@@ -1,9 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Hot loops (convolution, resampling, NMS) are compiled without bounds checks; the code that
-// feeds them validates sizes once, up front.
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+// Release builds compile the hot loops (convolution, resampling, NMS) without bounds checks or
+// preconditions; the code that feeds them validates sizes once, up front. Debug builds, which
+// the test suite runs, are optimised (-O: the end-to-end tests run real video through the
+// detector) but keep every check, so an out-of-bounds access traps instead of reading garbage.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
 
 let package = Package(
     name: "fer-live",
@@ -48,7 +53,7 @@ let package = Package(
             dependencies: [
                 "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet", "LiveView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),

@@ -20,7 +20,7 @@ import torch
 
 from . import data
 from .evaluate import evaluate_checkpoint, load_checkpoint
-from .train import to_input
+from .inference import to_input
 
 
 def average_state_dicts(states: list[dict]) -> dict:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import data, models, plots
-from .train import evaluate_split
+from .inference import evaluate_split
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from . import data, models
+from .evaluate import evaluate_checkpoint, load_checkpoint
 
 FORMAT = "fer-live-classifier"
 FORMAT_VERSION = 1
@@ -215,8 +216,6 @@ def export(model: nn.Module, cfg: dict, out: Path, accuracy: dict | None = None)
 
 
 def main(argv=None) -> int:
-    from .evaluate import evaluate_checkpoint, load_checkpoint
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--out", required=True, help="output path without extension, e.g. models/emotion/fernet")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .schedules import onecycle_lr
+
 
 def _plt():
     import matplotlib
@@ -30,7 +32,6 @@ def epoch_start_lr(m: dict[str, np.ndarray], config_json: Path) -> np.ndarray:
         return m["lr"]
     if recipe.get("sched") != "onecycle-time":
         return m["lr"]
-    from .train import onecycle_lr
     start = np.concatenate([[0.0], m["train_time_s"][:-1]])
     return np.array([onecycle_lr(t / (60 * recipe["time_budget_min"]), recipe["lr"]) for t in start])
 

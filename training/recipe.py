@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import data, framing, models, pack
+from .schedules import onecycle_lr
 
 VAL_SEED = 20261204
 VAL_SHARE = 0.10
@@ -188,7 +190,6 @@ def init_from_export(net: torch.nn.Module, path: str) -> None:
     """Loads an export (conv with bias, BN folded) into a FerNet of the same widths: each conv's
     folded weight goes to the conv, its bias to the following BatchNorm, whose statistics are set
     to identity (mean 0, variance 1 - eps, scale 1), so the network computes what the export does."""
-    from safetensors.torch import load_file
     spec = json.loads(Path(path + ".json").read_text())
     weights = load_file(path + ".safetensors")
     convs = [L for L in spec["layers"] if L["op"] == "conv"]
@@ -306,7 +307,7 @@ def train_main(args, device) -> int:
         tot_loss, tot_ok, tot_n = 0.0, 0, 0
         lr = args.lr
         for i in range(0, len(perm) - args.batch + 1, args.batch):
-            lr = augment_lr = _onecycle(min(1.0, (elapsed + time.time() - t0) / budget), args.lr)
+            lr = augment_lr = onecycle_lr(min(1.0, (elapsed + time.time() - t0) / budget), args.lr, pct_start=0.15)
             for group in opt.param_groups:
                 group["lr"] = augment_lr
             idx = perm[i:i + args.batch]
@@ -357,6 +358,10 @@ def train_main(args, device) -> int:
         log(f"epoch {epoch}: lr {lr:.4f} loss {row['train_loss']:.3f} train {100 * row['train_acc']:.1f}% "
             f"val {100 * s_raw['direct']:.2f}/{100 * s_raw['pipeline']:.2f} ema "
             f"{100 * s_ema['direct']:.2f}/{100 * s_ema['pipeline']:.2f} ({elapsed:.0f}s)")
+    # The last epoch's weights as ordinary checkpoints too: a run that starts from weights which
+    # saw the validation rows (--init-export) cannot select on them, and ships its final EMA.
+    for which, model in (("raw", net), ("ema", ema.module)):
+        torch.save(dict(model=_cpu_state(model), config=config, epoch=epoch, weights=which), out / f"final_{which}.pt")
     # Final figures of the selected weights, PublicTest included (reported, not selected on).
     ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     best_net = models.build("fernet", len(labels), **kw)
@@ -371,15 +376,6 @@ def train_main(args, device) -> int:
         f"direct {100 * t['direct']:.2f}% (flip {100 * t['direct_flip']:.2f}%), pipeline {100 * t['pipeline']:.2f}% "
         f"vs direct on the same faces {100 * t['direct_on_found']:.2f}%")
     return 0
-
-
-def _onecycle(progress: float, peak: float, pct_start: float = 0.15, div: float = 25.0, final_div: float = 1e3) -> float:
-    p = min(max(progress, 0.0), 1.0)
-    lo, end = peak / div, peak / div / final_div
-    if p < pct_start:
-        return lo + (peak - lo) * (1 - math.cos(math.pi * p / pct_start)) / 2
-    t = (p - pct_start) / (1 - pct_start)
-    return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
 
 
 def _cpu_state(model: torch.nn.Module) -> dict:

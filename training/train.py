@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from . import augment, data, models
+from .inference import evaluate_split, predict, to_input  # noqa: F401 (re-exported for callers of train)
+from .report import finalize
+from .schedules import onecycle_lr
 
 # Per-model training recipes (the tutorials' choices where they made one); CLI flags override.
 RECIPES = {
@@ -62,42 +65,6 @@ def seed_everything(seed: int):
     torch.manual_seed(seed)
 
 
-def to_input(images_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 N x 48 x 48 -> float N x 1 x 48 x 48, normalised exactly as exported."""
-    return ((images_u8.float() / 255.0 - data.MEAN) / data.STD).unsqueeze(1)
-
-
-@torch.no_grad()
-def predict(model, images_u8: torch.Tensor, batch: int = 512, bf16: bool = False,
-            channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax probabilities of the images and of their horizontal mirrors."""
-    model.eval()
-    out, outf = [], []
-    for i in range(0, len(images_u8), batch):
-        x = to_input(images_u8[i:i + batch])
-        x = torch.cat([x, torch.flip(x, dims=[3])])
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            p = F.softmax(model(x).float(), 1)
-        n = len(x) // 2
-        out.append(p[:n])
-        outf.append(p[n:])
-    return torch.cat(out), torch.cat(outf)
-
-
-def evaluate_split(model, split: data.Split, bf16=False, channels_last=False) -> dict:
-    """Accuracy without and with flip test-time augmentation (mean of image and mirror probs)."""
-    x = torch.from_numpy(split.images)
-    y = torch.from_numpy(split.labels)
-    p, pm = predict(model, x, bf16=bf16, channels_last=channels_last)
-    pf = 0.5 * (p + pm)
-    loss = F.nll_loss(torch.log(p.clamp_min(1e-12)), y).item()
-    return dict(loss=loss, acc=(p.argmax(1) == y).float().mean().item(),
-                acc_flip=(pf.argmax(1) == y).float().mean().item(),
-                pred=p.argmax(1).numpy(), pred_flip=pf.argmax(1).numpy(), probs=p, probs_flip=pf)
-
-
 def make_optimizer(name, params, lr, wd):
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
@@ -121,19 +88,6 @@ def make_scheduler(name, opt, lr, epochs, steps_per_epoch):
     if name == "constant":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     raise ValueError(f"unknown scheduler {name!r}")
-
-
-def onecycle_lr(progress: float, peak: float, pct_start: float = 0.2, div: float = 25.0,
-                final_div: float = 1e3) -> float:
-    """The one-cycle schedule (cosine warm-up to peak, cosine anneal to peak/div/final_div) as a
-    function of progress in [0, 1], so it can follow wall-clock time."""
-    p = min(max(progress, 0.0), 1.0)
-    lo, end = peak / div, peak / div / final_div
-    if p < pct_start:
-        t = p / pct_start
-        return lo + (peak - lo) * (1 - math.cos(math.pi * t)) / 2
-    t = (p - pct_start) / (1 - pct_start)
-    return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
 
 
 def augment_batch(xb_u8: torch.Tensor, g: torch.Generator, aug: str) -> torch.Tensor:
@@ -361,7 +315,6 @@ def main(argv=None) -> int:
             return 0
 
     log(f"done: best PublicTest acc {best_acc:.4f}; train time {train_time / 60:.1f} min")
-    from .report import finalize
     finalize(out, args.data, cache_dir=cache_dir, log=log, make_plots=not args.no_plots)
     return 0
 

@@ -87,10 +87,63 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable, Sendable {
 public typealias WarningHandler = @Sendable (String) -> Void
 
 public enum Warnings {
-    /// The default: one line on standard error.
+    /// The default: one line on standard error; repeats of the same warning (the same words,
+    /// whatever the numbers in it) are counted instead, and one line with the count follows when
+    /// another warning comes or the process ends.
     public static let standardError: WarningHandler = { message in
-        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        WarningFolder.shared.warn(message)
     }
     /// Drops every warning.
     public static let ignore: WarningHandler = { _ in }
+}
+
+/// Folds runs of like warnings ("frame #12 was damaged", "frame #13 was damaged", ...) into the
+/// first one and a count, so a damaged stream does not bury the terminal.
+final class WarningFolder: @unchecked Sendable {
+    static let shared: WarningFolder = {
+        let folder = WarningFolder { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        atexit { WarningFolder.shared.flush() }
+        return folder
+    }()
+
+    private let lock = NSLock()
+    private let write: (String) -> Void
+    private var lastKey: String?
+    private var lastMessage = ""
+    private var repeats = 0
+
+    init(write: @escaping (String) -> Void) { self.write = write }
+
+    /// The message with every run of digits replaced, so numbered repeats share a key.
+    static func key(_ message: String) -> String {
+        message.replacingOccurrences(of: #"[0-9]+"#, with: "#", options: .regularExpression)
+    }
+
+    func warn(_ message: String) {
+        let key = Self.key(message)
+        lock.lock()
+        defer { lock.unlock() }
+        if key == lastKey {
+            repeats += 1
+            return
+        }
+        flushLocked()
+        lastKey = key
+        lastMessage = message
+        write("warning: \(message)")
+    }
+
+    func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        flushLocked()
+    }
+
+    private func flushLocked() {
+        if repeats > 0 {
+            write("warning: \(repeats) more like the last (\(lastMessage.prefix(60))\(lastMessage.count > 60 ? "..." : ""))")
+        }
+        repeats = 0
+        lastKey = nil
+    }
 }

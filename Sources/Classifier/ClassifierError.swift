@@ -14,7 +14,7 @@ public enum ClassifierError: Error, Equatable, CustomStringConvertible {
     /// The model's label is not one of the seven FER2013 emotions.
     case unknownLabel(path: String, label: String)
     /// No model of that name in any searched folder.
-    case modelNotFound(name: String, searched: [String])
+    case modelNotFound(name: String, searched: [String], available: [String])
     /// The CSV cannot be used at all (header, empty, decompression failure).
     case badCSV(path: String, reason: String)
     /// One CSV row is malformed (in strict mode, or when nothing usable remains).
@@ -29,8 +29,10 @@ public enum ClassifierError: Error, Equatable, CustomStringConvertible {
         case let .badLayer(path, layer, reason): "\(path): layer '\(layer)': \(reason)"
         case let .badTensor(path, layer, tensor, reason): "\(path): tensor '\(tensor)' (layer '\(layer)'): \(reason)"
         case let .unknownLabel(path, label): "\(path): label '\(label)' is not a FER2013 emotion (\(Emotion.allCases.map(\.name).joined(separator: ", ")))"
-        case let .modelNotFound(name, searched):
-            "classifier model '\(name)' not found; looked in: \(searched.joined(separator: ", ")) (use --models DIR or FER_LIVE_MODELS)"
+        case let .modelNotFound(name, searched, available):
+            "classifier model '\(name)' not found; "
+                + (available.isEmpty ? "" : "models there are: \(available.joined(separator: ", ")); ")
+                + "looked in: \(searched.joined(separator: ", ")) (use --models DIR or FER_LIVE_MODELS, or give a path to NAME.json)"
         case let .badCSV(path, reason): "\(path): \(reason)"
         case let .badRow(path, line, reason): "\(path):\(line): \(reason)"
         case let .badRequest(reason): "classifier: \(reason)"

@@ -8,6 +8,8 @@ public struct ClassifierEvaluation {
     public private(set) var matrix = ConfusionMatrix()
     /// Seconds of each timed batch, and its size.
     public private(set) var batchTimes: [(faces: Int, seconds: Double)] = []
+    /// Every classified row in order: its CSV line, label and the network's top emotion.
+    public private(set) var predictions: [(line: Int, truth: Emotion, prediction: Emotion)] = []
 
     public init(classifier: EmotionClassifier, batch: Int = 128) {
         self.classifier = classifier
@@ -24,31 +26,37 @@ public struct ClassifierEvaluation {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(batch * n)
         var truth: [Emotion] = []
+        var lines: [Int] = []
         let summary = try csv.forEachRow(warn: warn) { row in
             pixels += row.pixels
             truth.append(row.emotion)
+            lines.append(row.line)
             if truth.count == batch {
-                try flush(&pixels, &truth)
+                try flush(&pixels, &truth, &lines)
             }
         }
-        try flush(&pixels, &truth)
+        try flush(&pixels, &truth, &lines)
         return summary
     }
 
     /// Classifies one batch of gray faces with known labels.
-    public mutating func add(gray pixels: [UInt8], truth: [Emotion]) throws {
+    public mutating func add(gray pixels: [UInt8], truth: [Emotion], lines: [Int]? = nil) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let scores = try classifier.classify(gray: pixels, count: truth.count)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         batchTimes.append((truth.count, seconds))
-        for (s, t) in zip(scores, truth) { matrix.add(truth: t, prediction: s.top) }
+        for (i, (s, t)) in zip(scores, truth).enumerated() {
+            matrix.add(truth: t, prediction: s.top)
+            predictions.append((lines?[i] ?? 0, t, s.top))
+        }
     }
 
-    private mutating func flush(_ pixels: inout [UInt8], _ truth: inout [Emotion]) throws {
+    private mutating func flush(_ pixels: inout [UInt8], _ truth: inout [Emotion], _ lines: inout [Int]) throws {
         guard !truth.isEmpty else { return }
-        try add(gray: pixels, truth: truth)
+        try add(gray: pixels, truth: truth, lines: lines)
         pixels.removeAll(keepingCapacity: true)
         truth.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
     }
 
     /// Faces per second over all timed batches.

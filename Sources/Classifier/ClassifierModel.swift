@@ -20,6 +20,8 @@ public struct Preprocessing: Sendable, Equatable {
 /// fusing a ReLU/PReLU into the convolution or linear layer it follows.
 public struct ClassifierModel: Sendable {
     public static let format = "fer-live-classifier"
+    /// The newest `format_version` this reader understands (training/export.py writes it).
+    public static let formatVersion = 1
 
     public let name: String
     public let jsonPath: String
@@ -74,6 +76,11 @@ public struct ClassifierModel: Sendable {
         let format = try fields.string("format")
         guard format == Self.format else {
             throw ClassifierError.badModel(path: jsonPath, reason: "format '\(format)', expected '\(Self.format)'")
+        }
+        // A newer exporter may add what this reader does not know: refuse it rather than guess.
+        let version = try fields.int("format_version")
+        guard (1...Self.formatVersion).contains(version) else {
+            throw ClassifierError.badModel(path: jsonPath, reason: "format_version \(version) is newer than this fer-live reads (\(Self.formatVersion)); update fer-live or re-export the model")
         }
         let labels = try fields.strings("labels")
         guard !labels.isEmpty else { throw ClassifierError.badModel(path: jsonPath, reason: "no labels") }

@@ -88,7 +88,7 @@ public struct EmotionClassifier: EmotionClassifying {
                 dir = try ModelLocator.find(subdirectory: subdirectory, requiredFiles: [name + ".json"],
                                             explicit: explicit, environment: environment)
             } catch NeuralNetError.modelsNotFound(_, let searched) {
-                throw ClassifierError.modelNotFound(name: name, searched: searched)
+                throw ClassifierError.modelNotFound(name: name, searched: searched, available: availableModels(in: searched))
             }
             return (dir as NSString).appendingPathComponent(name)
         }
@@ -103,6 +103,19 @@ public struct EmotionClassifier: EmotionClassifying {
             }
         }
         return try locate(name: defaultModelName, modelsDirectory: explicit, environment: environment)
+    }
+
+    /// Model names (`NAME.json` files) in the folders searched, for the "not found" message.
+    static func availableModels(in folders: [String]) -> [String] {
+        var names: [String] = []
+        for folder in folders {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for f in files.sorted() where f.hasSuffix(".json") {
+                let n = String(f.dropLast(5))
+                if !names.contains(n) { names.append(n) }
+            }
+        }
+        return names
     }
 
     public var inputSide: Int { preprocessor.size }

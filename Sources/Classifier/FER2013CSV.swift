@@ -45,6 +45,8 @@ public struct FER2013CSV: Sendable {
         /// Malformed rows skipped.
         public var malformed = 0
         public var countsByUsage: [String: Int] = [:]
+        /// Rows with a known label by Usage value, the filtered ones included ("" = no Usage).
+        public var usagesSeen: [String: Int] = [:]
     }
 
     public let path: String
@@ -55,16 +57,21 @@ public struct FER2013CSV: Sendable {
         self.options = options
     }
 
+    /// Whether the header names a Usage column (read from the first line only).
+    public func hasUsageColumn() throws -> Bool {
+        let reader = try LineReader(path: path)
+        defer { reader.close() }
+        guard let header = try reader.nextLine() else { return false }
+        return Self.split(header).contains {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased() == "usage"
+        }
+    }
+
     /// Calls `body` for every accepted row, in file order. `warn` receives one line per reported
     /// malformed row (already prefixed with `path:line:`).
     @discardableResult
     public func forEachRow(warn: (String) -> Void = { _ in },
                            _ body: (FER2013Row) throws -> Void) throws -> Summary {
-        if let u = options.usage {
-            for name in u where !Self.usages.contains(name) {
-                throw ClassifierError.badCSV(path: path, reason: "unknown Usage '\(name)' requested (expected one of \(Self.usages.joined(separator: ", ")))")
-            }
-        }
         let reader = try LineReader(path: path)
         defer { reader.close() }
         var summary = Summary()
@@ -99,15 +106,13 @@ public struct FER2013CSV: Sendable {
                 try bad(line, "expected \(columns.count) fields, got \(fields.count)")
                 continue
             }
-            let usage = iu.map { String(decoding: Self.trim(fields[$0]), as: UTF8.self) } ?? "Training"
-            guard Self.usages.contains(usage) else {
-                try bad(line, "unknown Usage '\(usage.prefix(40))' (expected one of \(Self.usages.joined(separator: ", ")))")
-                continue
-            }
+            // Any Usage value is a split name (FER2013's three, or a file's own); no column: "".
+            let usage = iu.map { String(decoding: Self.trim(fields[$0]), as: UTF8.self) } ?? ""
             guard let emotion = Self.label(Self.trim(fields[ie])) else {
                 try bad(line, "unknown emotion label '\(String(decoding: Self.trim(fields[ie]).prefix(20), as: UTF8.self))' (expected 0-6)")
                 continue
             }
+            summary.usagesSeen[usage, default: 0] += 1
             if let u = options.usage, !u.contains(usage) {
                 summary.filtered += 1
                 continue

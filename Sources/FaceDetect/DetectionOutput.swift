@@ -1,21 +1,34 @@
 import Capture
 import Foundation
 
-/// One JSON object per frame, as `fer-live detect` writes them:
-/// `{"frame": 0, "time_s": 0.0, "faces": [{"box": [x, y, w, h], "score": 0.99, "landmarks": [[x, y], ...]}]}`
-/// Boxes and landmarks in source pixels, two decimals; scores with five.
+/// The JSON of faces, one schema for every command (README, "JSON lines"): a frame is
+/// `{"frame":0,"time_s":0.0400,"faces":[...]}` (every frame, `faces` empty when there is none), a
+/// face `{"box":[x,y,w,h],"score":0.9987,"landmarks":[[x,y],...]}` in source pixels, to which
+/// `log`, `annotate` and `live` add `face_id`, `emotion`, `confidence` and `probabilities`.
 public enum DetectionJSON {
+    /// The detector's fields of a face, without braces: `"box":[...],"score":...,"landmarks":[...]`.
+    public static func fields(_ f: Face) -> String {
+        let b = f.box
+        let lms = f.landmarks.map { "[\(number($0.x, 1)),\(number($0.y, 1))]" }.joined(separator: ",")
+        return "\"box\":[\(number(b.x, 1)),\(number(b.y, 1)),\(number(b.width, 1)),\(number(b.height, 1))],"
+            + "\"score\":\(number(f.score, 4)),\"landmarks\":[\(lms)]"
+    }
+
+    /// One frame's line; `faces` are complete JSON objects.
+    public static func frame(_ index: Int, time: Double, faces: [String]) -> String {
+        "{\"frame\":\(index),\"time_s\":\(number(time, 4)),\"faces\":[\(faces.joined(separator: ","))]}"
+    }
+
+    /// `fer-live detect`'s line: the detector's fields only.
     public static func line(frame: Int, time: Double, faces: [Face]) -> String {
-        func n(_ v: Float, _ digits: Int = 2) -> String {
-            v.isFinite ? String(format: "%.\(digits)f", Double(v)) : "null"
-        }
-        let items = faces.map { f in
-            let b = "[\(n(f.box.x)), \(n(f.box.y)), \(n(f.box.width)), \(n(f.box.height))]"
-            let l = f.landmarks.map { "[\(n($0.x)), \(n($0.y))]" }.joined(separator: ", ")
-            return "{\"box\": \(b), \"score\": \(n(f.score, 5)), \"landmarks\": [\(l)]}"
-        }
-        let t = time.isFinite ? String(format: "%.3f", time) : "null"
-        return "{\"frame\": \(frame), \"time_s\": \(t), \"faces\": [\(items.joined(separator: ", "))]}"
+        Self.frame(frame, time: time, faces: faces.map { "{\(fields($0))}" })
+    }
+
+    /// Fixed decimals; a non-finite value (never expected) as 0, so the line stays valid JSON.
+    public static func number(_ v: Float, _ digits: Int) -> String { number(Double(v), digits) }
+
+    public static func number(_ v: Double, _ digits: Int) -> String {
+        v.isFinite ? String(format: "%.\(digits)f", v) : "0"
     }
 }
 

@@ -67,23 +67,65 @@ public final class KeyframeDetector: FaceDetecting, @unchecked Sendable {
     public let interval: Int
     private var previous: [Face] = []
     private var framesSinceFull = Int.max
+    private var lastThumbnail: Thumbnail?
 
     public init(detector: MTCNN, interval: Int) {
         self.detector = detector
         self.interval = max(1, interval)
     }
 
+    public func forNewStream() -> FaceDetecting { KeyframeDetector(detector: detector, interval: interval) }
+
     public func detect(in frame: Frame) throws -> [Face] {
-        let faces: [Face]
-        if framesSinceFull >= interval - 1 {
+        let thumbnail = Thumbnail(frame)
+        // A cut makes every known face stale: look at the whole picture at once.
+        let cut = lastThumbnail.map { thumbnail.differs(from: $0) } ?? true
+        lastThumbnail = thumbnail
+        var faces: [Face]
+        if cut || framesSinceFull >= interval - 1 {
             faces = try detector.detect(in: frame)
             framesSinceFull = 0
         } else {
             faces = try detector.refine(in: frame, around: previous.map(\.box))
-            // Lost someone: look at the whole picture again on the next frame.
-            framesSinceFull = faces.count < previous.count ? Int.max - 1 : framesSinceFull + 1
+            framesSinceFull += 1
+            // Lost someone: look at the whole picture again, on this frame rather than the next,
+            // so a face the follower dropped is not missing from any frame's results.
+            if faces.count < previous.count {
+                faces = try detector.detect(in: frame)
+                framesSinceFull = 0
+            }
         }
         previous = faces
         return faces
+    }
+}
+
+/// A 32x18 grid of luma samples of a frame, to tell a cut from motion at almost no cost.
+struct Thumbnail {
+    static let columns = 32, rows = 18
+    /// Mean absolute luma difference, in levels, above which two frames are taken for a cut.
+    static let cutThreshold: Float = 28
+    private(set) var luma: [Float]
+
+    init(_ frame: Frame) {
+        var values = [Float](repeating: 0, count: Self.columns * Self.rows)
+        if frame.width > 0, frame.height > 0, frame.pixels.count >= frame.stride * frame.height {
+            for r in 0..<Self.rows {
+                let y = (2 * r + 1) * frame.height / (2 * Self.rows)
+                for c in 0..<Self.columns {
+                    let x = (2 * c + 1) * frame.width / (2 * Self.columns)
+                    let o = y * frame.stride + 3 * x
+                    values[r * Self.columns + c] = 0.299 * Float(frame.pixels[o]) + 0.587 * Float(frame.pixels[o + 1])
+                        + 0.114 * Float(frame.pixels[o + 2])
+                }
+            }
+        }
+        luma = values
+    }
+
+    func differs(from other: Thumbnail) -> Bool {
+        var total: Float = 0
+        for (a, b) in zip(luma, other.luma) { total += abs(a - b) }
+        return total / Float(luma.count) > Self.cutThreshold
     }
 }

@@ -151,21 +151,6 @@ public struct Conv2D: Layer {
         }
     }
 
-    /// Strided: im2col + one sgemm per image.
-    private func gemmForward(_ x: UnsafePointer<Float>, range: Range<Int>, h: Int, w: Int, oh: Int, ow: Int,
-                             inPer: Int, outPer: Int, into y: UnsafeMutablePointer<Float>) {
-        _ = Threads.configureBLAS
-        let k = inChannels * kernelH * kernelW
-        var col = [Float](repeating: 0, count: k * oh * ow)
-        col.withUnsafeMutableBufferPointer { colBuf in
-            guard let cb = colBuf.baseAddress else { return }
-            for b in range {
-                im2col(x + b * inPer, h: h, w: w, oh: oh, ow: ow, into: cb, rowStride: oh * ow)
-                compute(cols: UnsafePointer(cb), outHW: oh * ow, k: k, into: y + b * outPer)
-            }
-        }
-    }
-
     /// Images `range`, `group` at a time: im2col blocks side by side in one `[k, g * hw]` matrix,
     /// one sgemm into `[out, g * hw]`, then bias and activation on the way to each image's NCHW slot.
     private func groupedForward(_ x: UnsafePointer<Float>, range: Range<Int>, group: Int, h: Int, w: Int,

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Finds a model folder. Search order: an explicit directory (`--models DIR`), the
-/// `FER_LIVE_MODELS` environment variable, `models/` next to the executable, then `models/` in
-/// each parent of the executable's folder (a build inside the repository finds the repo's
-/// models). Each candidate root `R` is accepted when `R/<subdirectory>` holds every required
+/// Finds a model folder, the one search order of every command: an explicit directory
+/// (`--models DIR`), else the `FER_LIVE_MODELS` environment variable, else `models/` next to the
+/// executable, then `models/` in each parent of the executable's folder (a build inside the
+/// repository finds the repo's models). A folder named by the user (the first two) that does not
+/// hold the files is an error; the search does not go on past it. Each candidate root `R` is accepted when `R/<subdirectory>` holds every required
 /// file; a candidate that already is the subdirectory is accepted too.
 public enum ModelLocator {
     public static let environmentVariable = "FER_LIVE_MODELS"
@@ -35,8 +36,9 @@ public enum ModelLocator {
                     return candidate
                 }
             }
-            // An explicit directory that does not hold the models is an error, not a hint to look elsewhere.
-            if root == explicit { break }
+            // A folder the user named (--models, or FER_LIVE_MODELS) that does not hold the models
+            // is an error, not a hint to look elsewhere: a typo must not load other models.
+            if root == explicit || (explicit == nil && root == environment[environmentVariable]) { break }
         }
         throw NeuralNetError.modelsNotFound(what: "\(subdirectory)/{\(requiredFiles.joined(separator: ","))}", searched: searched)
     }

@@ -32,14 +32,38 @@ public struct Job {
         let sinks = try outputs.openSinks(for: source.info) + extraSinks
         let pipeline = Pipeline(source: source, detector: detector, classifier: classifier,
                                 sinks: sinks, options: options, realtime: realtime)
-        let watcher = SignalWatcher { _ in pipeline.stop() }
+        let caught = CaughtSignal()
+        let watcher = SignalWatcher { sig in
+            caught.record(sig)
+            pipeline.stop()
+        }
         defer { watcher.cancel() }
-        let bar = ProgressBar(enabled: showProgress && isatty(STDERR_FILENO) == 1)
+        let bar = ProgressBar(enabled: showProgress && isatty(STDERR_FILENO) == 1 && !outputs.writesToTerminal)
         defer { bar.finish() }
         let observer = onProgress
-        return try pipeline.run { progress in
+        var summary = try pipeline.run { progress in
             bar.update(progress)
             observer?(progress)
         }
+        summary.stopSignal = caught.value
+        return summary
+    }
+}
+
+/// The first signal that asked a run to stop, set from the signal queue, read after the run.
+final class CaughtSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signal: Int32?
+
+    func record(_ sig: Int32) {
+        lock.lock()
+        if signal == nil { signal = sig }
+        lock.unlock()
+    }
+
+    var value: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
     }
 }

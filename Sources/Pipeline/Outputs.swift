@@ -23,6 +23,12 @@ public struct OutputSettings: Sendable {
         self.video = video; self.csv = csv; self.jsonl = jsonl; self.log = log
     }
 
+    /// True when results go to standard output and that is a terminal: a progress bar on the
+    /// same terminal would be drawn into the middle of the lines, so none is shown.
+    public var writesToTerminal: Bool {
+        [video, csv, jsonl, log].contains("-") && isatty(STDOUT_FILENO) == 1
+    }
+
     /// The outputs by the option that names them, for the checks and their messages.
     public var named: [OutputCheck.Named] {
         [("-o", video), ("--csv", csv), ("--jsonl", jsonl), ("--log", log)].compactMap { option, path in

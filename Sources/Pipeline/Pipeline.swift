@@ -40,6 +40,8 @@ public struct PipelineSummary: Sendable {
     /// Wall-clock delay from a frame leaving the source to its result leaving the sinks.
     public var latencies: [Double] = []
     public var stoppedEarly = false
+    /// The signal that stopped the run (SIGINT, SIGTERM), if one did.
+    public var stopSignal: Int32?
 
     public var fps: Double { seconds > 0 ? Double(frames) / seconds : 0 }
 
@@ -131,6 +133,8 @@ public final class Pipeline: @unchecked Sendable {
         let clock = Clock()
         var summary = PipelineSummary()
 
+        // Known faces belong to this stream alone (the tracker, made in the classify stage, too).
+        let detector = self.detector.forNewStream()
         let group = DispatchGroup()
         spawn(group, name: "fer-live.decode") { [self] in
             defer { captured.close() }

@@ -42,9 +42,9 @@ public final class ProgressBar: @unchecked Sendable {
 public extension PipelineSummary {
     /// The closing report: frames, faces, mean fps, share of each emotion.
     func report(label: String = "done") -> String {
-        var lines = ["\(label): \(frames) frames, \(faces) faces in \(framesWithFaces) frames, "
-                     + "\(Format.fixed(seconds, 2)) s, \(Format.fixed(fps, 1)) fps"
-                     + (dropped > 0 ? ", \(dropped) stale frames dropped" : "")
+        var lines = ["\(label): \(Format.count(frames, "frame")), \(Format.count(faces, "face")) in \(Format.count(framesWithFaces, "frame")), "
+                     + "\(Format.duration(seconds)), \(Format.fixed(fps, 1)) fps"
+                     + (dropped > 0 ? ", \(Format.count(dropped, "stale frame")) dropped" : "")
                      + (stoppedEarly ? " (stopped early)" : "")]
         if faces > 0 {
             let shares = zip(Emotion.allCases, emotionCounts)

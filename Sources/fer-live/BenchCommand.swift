@@ -4,6 +4,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: decoding, face detection, the whole pipeline.",
-        subcommands: [BenchDecodeCommand.self, BenchDetectCommand.self, BenchClassifyCommand.self, BenchPipelineCommand.self]
+        subcommands: [BenchDecodeCommand.self, BenchDetectCommand.self, BenchClassifyCommand.self, BenchPipelineCommand.self, BenchOverlayCommand.self]
     )
 }

@@ -38,7 +38,7 @@ struct BenchDetectCommand: ParsableCommand {
     func run() throws {
         try Reporting.run("bench detect") {
             let mtcnn = try detector.makeDetector()
-            let source = try FrameInput.open(input)
+            let source = try Sources.open(input)
             var decoded: [Frame] = []
             while decoded.count < frames, let f = try source.nextFrame() { decoded.append(f) }
             source.close()

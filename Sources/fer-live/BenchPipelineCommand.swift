@@ -36,6 +36,9 @@ struct BenchPipelineCommand: ParsableCommand {
                 var outputs = OutputSettings(video: dir.appendingPathComponent("out.mp4").path,
                                              csv: dir.appendingPathComponent("out.csv").path)
                 outputs.encoderThreads = flags.threads
+                // Each timed run replaces the last one's files in this private folder.
+                outputs.overwrite = true
+                outputs.inputs = [input]
                 let source = try Sources.open(input, threads: flags.threads)
                 var job = Job(source: source, detector: detector, classifier: classifier,
                               outputs: outputs, options: flags.pipelineOptions(mode: .file))

@@ -9,8 +9,17 @@ import Pipeline
 /// Loads what every job needs from the flags: the detector and the classifier.
 enum Components {
     static func detector(_ flags: PipelineFlags) throws -> FaceDetecting {
-        let mtcnn = try MTCNN(searching: flags.models, options: try flags.detectorOptions)
-        return flags.detectEvery > 1 ? KeyframeDetector(detector: mtcnn, interval: flags.detectEvery) : mtcnn
+        try detectorFactory(flags)()
+    }
+
+    /// Loads MTCNN once; each call of the closure gives a detector for one input. With
+    /// --detect-every > 1 that is a fresh `KeyframeDetector` (it remembers the faces of earlier
+    /// frames) around the one network, so no state passes from one input to the next (the
+    /// pipeline also asks for `forNewStream()`; a fresh one here does not depend on that).
+    static func detectorFactory(_ flags: PipelineFlags) throws -> () -> FaceDetecting {
+        let mtcnn = try flags.detector.makeDetector()
+        let interval = flags.detectEvery
+        return { interval > 1 ? KeyframeDetector(detector: mtcnn, interval: interval) : mtcnn }
     }
 
     static func classifier(_ flags: PipelineFlags) throws -> EmotionClassifying {
@@ -18,7 +27,8 @@ enum Components {
     }
 
     /// Runs a job and prints its summary on standard error (standard output is for results).
-    /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits 130 as shells expect.
+    /// A run stopped by Ctrl-C or SIGTERM still wrote valid outputs, and exits as shells expect
+    /// of a process ended by that signal: 128 + the signal (130 for SIGINT, 143 for SIGTERM).
     /// With `--serve`, the page is up for the run (and after it, with `--serve-keep`).
     static func run(_ job: Job, quiet: Bool, label: String, serve: ServeFlags) throws {
         guard let address = try serve.address() else {
@@ -51,7 +61,7 @@ enum Components {
 
     private static func finish(_ summary: PipelineSummary, quiet: Bool, label: String) throws {
         if !quiet { Reporting.printError(summary.report(label: label)) }
-        if summary.stoppedEarly { throw ExitCode(130) }
+        if summary.stoppedEarly { throw ExitCode(128 + (summary.stopSignal ?? SIGINT)) }
     }
 
     /// Blocks until SIGINT or SIGTERM. Not a second `SignalWatcher`: libdispatch installs its

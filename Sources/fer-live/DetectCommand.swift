@@ -32,7 +32,7 @@ struct DetectCommand: ParsableCommand {
         try Reporting.run("detect") {
             try OutputCheck.validate(outputs: [.init(option: "--jsonl", path: jsonl)], inputs: [input], overwrite: overwrite)
             let mtcnn = try detector.makeDetector()
-            let source = try FrameInput.open(input)
+            let source = try Sources.open(input)
             defer { source.close() }
             // Written under a temporary name and moved into place at the end (`TextOutput`).
             let out = try TextOutput(path: jsonl)

@@ -31,11 +31,11 @@ struct LiveCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Also record the annotated video here.")
     var output: String?
 
-    @Option(help: "Also write per-frame emotions to this CSV file.")
+    @Option(help: "Also write per-frame emotions to this CSV file ('-' for standard output, instead of the text log).")
     var csv: String?
 
-    @Flag(help: "Log JSON lines instead of text on standard output.")
-    var jsonl = false
+    @Option(help: "Also write JSON lines to this file ('-' for standard output, instead of the text log).")
+    var jsonl: String?
 
     @OptionGroup var flags: PipelineFlags
 
@@ -53,12 +53,14 @@ struct LiveCommand: ParsableCommand {
         _ = try parsedSize()
         guard (1...240).contains(fps) else { throw ValidationError("--fps must be between 1 and 240 (got \(fps))") }
         if realtime && input == nil { throw ValidationError("--realtime needs --input FILE") }
+        if csv == "-" && jsonl == "-" { throw ValidationError("only one of --csv and --jsonl can go to standard output") }
     }
 
     func run() throws {
         try Reporting.run("live") {
-            var outputs = OutputSettings(video: output, csv: csv)
-            if jsonl { outputs.jsonl = "-" } else { outputs.log = "-" }
+            // Standard output carries one thing: the CSV or the JSON lines when asked, else the text log.
+            let toStdout = csv == "-" || jsonl == "-"
+            var outputs = OutputSettings(video: output, csv: csv, jsonl: jsonl, log: toStdout ? nil : "-")
             outputs.encoderThreads = 1
             outputs.inputs = [input ?? device]
             outputs.overwrite = flags.overwrite

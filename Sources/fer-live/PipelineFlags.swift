@@ -3,16 +3,9 @@ import Foundation
 import FaceDetect
 import Pipeline
 
-/// Options every job shares: the detector, the tracker, limits, models.
+/// Options every job shares: the detector (`DetectorOptions`), the tracker, limits, models.
 struct PipelineFlags: ParsableArguments {
-    @Option(name: .customLong("min-face"), help: "Smallest face to find, in pixels.")
-    var minFace: Double = 20
-
-    @Option(name: .customLong("scale-factor"), help: "Image pyramid scale step, in (0.05, 0.99).")
-    var scaleFactor: Double = 0.709
-
-    @Option(help: "Detector thresholds for P-Net, R-Net, O-Net, e.g. 0.6,0.7,0.7.")
-    var thresholds: String = "0.6,0.7,0.7"
+    @OptionGroup var detector: DetectorOptions
 
     @Option(name: .customLong("detect-every"), help: ArgumentHelp(
         "Full face detection every N frames; in between, known faces are followed by R-Net and O-Net alone.",
@@ -27,9 +20,6 @@ struct PipelineFlags: ParsableArguments {
 
     @Option(help: "Decoder and encoder threads.")
     var threads: Int = 2
-
-    @Option(help: "Folder holding mtcnn/ and emotion/ (default: next to the executable, then up from it; or $FER_LIVE_MODELS).")
-    var models: String?
 
     @Option(help: "Emotion model name in models/emotion.")
     var model: String?
@@ -49,30 +39,13 @@ struct PipelineFlags: ParsableArguments {
     var overwrite = false
 
     func validate() throws {
-        guard minFace >= 1, minFace.isFinite else { throw ValidationError("--min-face must be at least 1 (got \(minFace))") }
-        guard scaleFactor > 0.05, scaleFactor < 0.99 else {
-            throw ValidationError("--scale-factor must lie between 0.05 and 0.99 (got \(scaleFactor))")
-        }
-        _ = try parsedThresholds()
         guard smoothing >= 0, smoothing.isFinite else { throw ValidationError("--smoothing must be 0 or more seconds (got \(smoothing))") }
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be at least 1 (got \(maxFrames))") }
         guard (1...1000).contains(detectEvery) else { throw ValidationError("--detect-every must be between 1 and 1000 (got \(detectEvery))") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
     }
 
-    func parsedThresholds() throws -> [Float] {
-        let parts = thresholds.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 3, let values = parts as? [Float], values.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
-            throw ValidationError("--thresholds takes three numbers between 0 and 1, like 0.6,0.7,0.7 (got \(thresholds))")
-        }
-        return values
-    }
-
-    var detectorOptions: MTCNN.Options {
-        get throws {
-            MTCNN.Options(minFaceSize: minFace, scaleFactor: scaleFactor, thresholds: try parsedThresholds())
-        }
-    }
+    var models: String? { detector.models }
 
     func pipelineOptions(mode: PipelineMode) -> PipelineOptions {
         var options = PipelineOptions()

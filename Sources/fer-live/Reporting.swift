@@ -28,9 +28,3 @@ enum Reporting {
         printError("fer-live: warning: \(line)")
     }
 }
-
-/// A subcommand whose implementation has not landed yet says so and exits non-zero.
-struct NotBuiltYet: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "\(what) is not built yet" }
-}

@@ -23,3 +23,22 @@ final class ConverterTests: XCTestCase {
         XCTAssertEqual(error.name, "a.mp4")
     }
 }
+
+/// Like warnings are folded into one line and a count.
+final class WarningFolderTests: XCTestCase {
+    func testRepeatsAreCountedAndFlushed() {
+        nonisolated(unsafe) var lines: [String] = []
+        let folder = WarningFolder { lines.append($0) }
+        folder.warn("frame #3 was damaged")
+        folder.warn("frame #4 was damaged")
+        folder.warn("frame #5 was damaged")
+        folder.warn("reading stopped after frame #9")
+        folder.flush()
+        XCTAssertEqual(lines.count, 3, "\(lines)")
+        XCTAssertEqual(lines[0], "warning: frame #3 was damaged")
+        XCTAssertTrue(lines[1].hasPrefix("warning: 2 more like the last"), lines[1])
+        XCTAssertEqual(lines[2], "warning: reading stopped after frame #9")
+        folder.flush()
+        XCTAssertEqual(lines.count, 3, "nothing more to flush")
+    }
+}

@@ -7,7 +7,7 @@ final class CSVTests: XCTestCase {
         (0..<2304).map { String(($0 * 7 + seed * 31) % 256) }.joined(separator: " ")
     }
 
-    /// Header on line 1; good rows on lines 2, 3, 8 (PrivateTest), 10; malformed on 4-7 and 9.
+    /// Header on line 1; good rows on lines 2, 3, 7 (Validation), 8 (PrivateTest), 10; malformed on 4-6 and 9.
     private var sample: String {
         [
             "emotion,pixels,Usage",
@@ -16,7 +16,7 @@ final class CSVTests: XCTestCase {
             "4,\(pixels(3)) 17,PublicTest",            // 2,305 values
             "9,\(pixels(4)),PublicTest",               // unknown label
             "2,\(pixels(5).replacingOccurrences(of: " 14 ", with: " x4 ")),PublicTest",   // non-numeric
-            "5,\(pixels(6)),Validation",               // unknown Usage
+            "5,\(pixels(6)),Validation",               // a Usage of the file's own
             "6,\(pixels(7)),PrivateTest",
             "1,\(pixels(8).replacingOccurrences(of: " 14 ", with: " 256 ")),Training",   // out of range
             "6,\(pixels(9)),PublicTest",
@@ -43,24 +43,23 @@ final class CSVTests: XCTestCase {
             let path = try write(sample, gzip: gz)
             var warnings: [String] = []
             let (rows, summary) = try FER2013CSV(path: path).readAll { warnings.append($0) }
-            XCTAssertEqual(rows.map(\.line), [2, 3, 8, 10], "gzip \(gz)")
-            XCTAssertEqual(rows.map(\.emotion), [.happy, .angry, .neutral, .neutral])
-            XCTAssertEqual(rows.map(\.usage), ["Training", "PublicTest", "PrivateTest", "PublicTest"])
+            XCTAssertEqual(rows.map(\.line), [2, 3, 7, 8, 10], "gzip \(gz)")
+            XCTAssertEqual(rows.map(\.emotion), [.happy, .angry, .surprise, .neutral, .neutral])
+            XCTAssertEqual(rows.map(\.usage), ["Training", "PublicTest", "Validation", "PrivateTest", "PublicTest"])
             XCTAssertEqual(rows[0].pixels.count, 2304)
             XCTAssertEqual(rows[0].pixels[0], 31)
             XCTAssertEqual(rows[0].pixels[1], 38)
             XCTAssertEqual(rows[1].pixels[2303], UInt8((2303 * 7 + 62) % 256))
-            XCTAssertEqual(summary.malformed, 5)
+            XCTAssertEqual(summary.malformed, 4)
             XCTAssertEqual(summary.rows, 9)
-            XCTAssertEqual(warnings.count, 5)
-            for (w, line) in zip(warnings, [4, 5, 6, 7, 9]) {
+            XCTAssertEqual(warnings.count, 4)
+            for (w, line) in zip(warnings, [4, 5, 6, 9]) {
                 XCTAssertTrue(w.hasPrefix("\(path):\(line): "), w)
             }
             XCTAssertTrue(warnings[0].contains("2305"), warnings[0])
             XCTAssertTrue(warnings[1].contains("'9'"), warnings[1])
             XCTAssertTrue(warnings[2].contains("non-numeric"), warnings[2])
-            XCTAssertTrue(warnings[3].contains("Validation"), warnings[3])
-            XCTAssertTrue(warnings[4].contains("0-255"), warnings[4])
+            XCTAssertTrue(warnings[3].contains("0-255"), warnings[3])
         }
     }
 
@@ -68,10 +67,14 @@ final class CSVTests: XCTestCase {
         let path = try write(sample)
         let pub = try FER2013CSV(path: path, options: .init(usage: ["PublicTest"])).readAll()
         XCTAssertEqual(pub.rows.map(\.line), [3, 10])
-        XCTAssertEqual(pub.summary.filtered, 3)   // lines 2, 8 and 9 (9 is bad in its pixels, which filtered rows skip)
+        XCTAssertEqual(pub.summary.filtered, 4)   // lines 2, 7, 8 and 9 (9 is bad in its pixels, which filtered rows skip)
         let priv = try FER2013CSV(path: path, options: .init(usage: ["PrivateTest"])).readAll()
         XCTAssertEqual(priv.rows.map(\.line), [8])
-        XCTAssertThrowsError(try FER2013CSV(path: path, options: .init(usage: ["Test"])).readAll())
+        let own = try FER2013CSV(path: path, options: .init(usage: ["Validation"])).readAll()
+        XCTAssertEqual(own.rows.map(\.line), [7], "any Usage value in the file can be chosen")
+        XCTAssertEqual(own.summary.usagesSeen["PublicTest"], 4, "lines 3, 4, 6, 10: a known label, pixels not checked")
+        XCTAssertTrue(try FER2013CSV(path: path, options: .init(usage: ["Test"])).readAll().rows.isEmpty)
+        XCTAssertTrue(try FER2013CSV(path: path).hasUsageColumn())
     }
 
     func testStrictStopsAtFirstMalformedLine() throws {
@@ -101,7 +104,8 @@ final class CSVTests: XCTestCase {
         let r = try FER2013CSV(path: path).readAll()
         XCTAssertEqual(r.rows.count, 1)
         XCTAssertEqual(r.rows[0].emotion, .surprise)
-        XCTAssertEqual(r.rows[0].usage, "Training")
+        XCTAssertEqual(r.rows[0].usage, "", "no Usage column: no split name")
+        XCTAssertFalse(try FER2013CSV(path: path).hasUsageColumn())
         XCTAssertEqual(r.rows[0].pixels[0], 31)
     }
 

@@ -97,6 +97,8 @@ final class ModelLoadingTests: XCTestCase {
     func testUnknownLabelAndFormat() throws {
         expectError(try variant { j in j["labels"] = ["angry", "fear", "joy", "sad", "neutral"] }, contains: ["joy"])
         expectError(try variant { j in j["format"] = "onnx" }, contains: ["format 'onnx'"])
+        expectError(try variant { j in j["format_version"] = 2 }, contains: ["format_version 2 is newer", "tiny.json"])
+        expectError(try variant { j in j.removeValue(forKey: "format_version") }, contains: ["format_version"])
         expectError(try variant { j in j["labels"] = ["angry", "fear", "happy", "sad"] }, contains: ["[5]", "4 labels"])
     }
 
@@ -150,7 +152,12 @@ final class LabelAndLocatorTests: XCTestCase {
                        emotion.appendingPathComponent("small").path)
         let c = try EmotionClassifier(name: "small", modelsDirectory: root.path)
         XCTAssertEqual(c.model.labels.count, 5)
-        XCTAssertThrowsError(try EmotionClassifier.locate(name: "absent", modelsDirectory: root.path, environment: [:]))
+        XCTAssertThrowsError(try EmotionClassifier.locate(name: "absent", modelsDirectory: root.path, environment: [:])) { e in
+            XCTAssertTrue("\(e)".contains("models there are: small"), "an unknown name lists the models: \(e)")
+        }
+        // A path works as well as a name.
+        XCTAssertEqual(try EmotionClassifier.locate(name: emotion.appendingPathComponent("small.json").path, modelsDirectory: nil),
+                       emotion.appendingPathComponent("small").path)
     }
 
     func testFaceInMissingFrameIsAnError() throws {

@@ -144,9 +144,9 @@ final class OutputFormatTests: XCTestCase {
         XCTAssertEqual((obj["time_s"] as? Double) ?? -1, 0.1, accuracy: 1e-9)
         let faces = try XCTUnwrap(obj["faces"] as? [[String: Any]])
         XCTAssertEqual(faces.count, 1)
-        XCTAssertEqual((faces[0]["box"] as? [Double]) ?? [], [10.26, 20, 30.5, 40])
-        XCTAssertEqual((faces[0]["score"] as? Double) ?? 0, 0.98765, accuracy: 1e-9)
+        XCTAssertEqual((faces[0]["box"] as? [Double]) ?? [], [10.3, 20, 30.5, 40])
+        XCTAssertEqual((faces[0]["score"] as? Double) ?? 0, 0.9877, accuracy: 1e-9)
         XCTAssertEqual(((faces[0]["landmarks"] as? [[Double]]) ?? []).count, 5)
-        XCTAssertEqual(DetectionJSON.line(frame: 0, time: 0, faces: []), #"{"frame": 0, "time_s": 0.000, "faces": []}"#)
+        XCTAssertEqual(DetectionJSON.line(frame: 0, time: 0, faces: []), #"{"frame":0,"time_s":0.0000,"faces":[]}"#)
     }
 }

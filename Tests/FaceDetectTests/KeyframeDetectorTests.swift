@@ -19,6 +19,17 @@ final class KeyframeDetectorTests: XCTestCase {
 
     private func black(index: Int) -> Frame { Frame(index: index, time: Double(index) / 25, width: 400, height: 400) }
 
+    /// The same view with the face under a gray patch: no face, and no cut when it is lifted
+    /// (the rest of the picture stays), so a follower meets the face as a new one.
+    private func covered(shiftedBy dx: Int, index: Int) throws -> Frame {
+        var frame = try astronaut(shiftedBy: dx, index: index)
+        let face = try XCTUnwrap(try Fixtures.mtcnn().detect(in: frame).first).box
+        let x0 = max(0, Int(face.x - 0.2 * face.width)), x1 = min(frame.width, Int(face.x + 1.2 * face.width))
+        let y0 = max(0, Int(face.y - 0.2 * face.height)), y1 = min(frame.height, Int(face.y + 1.2 * face.height))
+        for y in y0..<y1 { for x in x0..<x1 { for c in 0..<3 { frame.pixels[y * frame.stride + 3 * x + c] = 128 } } }
+        return frame
+    }
+
     func testFollowedFacesMatchFullDetection() throws {
         let mtcnn = try Fixtures.mtcnn()
         let follower = KeyframeDetector(detector: mtcnn, interval: 5)
@@ -42,14 +53,43 @@ final class KeyframeDetectorTests: XCTestCase {
         XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 60, index: 2)).count, 1)
     }
 
+    /// A face the follower loses (here: it jumps 90 px, as after a cut) is searched for on the
+    /// same frame, so no frame's results miss it.
+    func testALostFaceIsFoundAgainOnTheSameFrame() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 100)
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 10, index: 0)).count, 1)
+        let jumped = try follower.detect(in: try astronaut(shiftedBy: 100, index: 1))
+        XCTAssertEqual(jumped.count, 1, "found on the frame it was lost")
+    }
+
+    func testThumbnailTellsACutFromMotion() throws {
+        let a = Thumbnail(try astronaut(shiftedBy: 20, index: 0))
+        XCTAssertFalse(Thumbnail(try astronaut(shiftedBy: 23, index: 1)).differs(from: a), "a small pan is no cut")
+        XCTAssertTrue(Thumbnail(black(index: 2)).differs(from: a), "a black frame after a picture is a cut")
+    }
+
+    /// What one stream saw does not reach the next: a new stream starts with a full detection.
+    func testANewStreamStartsWithoutTheLastStreamsFaces() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 100)
+        XCTAssertEqual(try follower.detect(in: try covered(shiftedBy: 30, index: 0)).count, 0)   // stream 1: keyframe, nobody
+        let next = follower.forNewStream()
+        XCTAssertEqual(try next.detect(in: try astronaut(shiftedBy: 30, index: 0)).count, 1, "stream 2's first frame is a keyframe")
+        // The old instance, still in stream 1, only follows (nobody) until its next keyframe.
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 30, index: 1)).count, 0)
+    }
+
     func testANewFaceIsFoundAtTheNextKeyframe() throws {
         let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 4)
-        XCTAssertEqual(try follower.detect(in: black(index: 0)).count, 0)   // keyframe, nobody there
+        XCTAssertEqual(try follower.detect(in: try covered(shiftedBy: 30, index: 0)).count, 0)   // keyframe, nobody there
         var foundAt: Int?
         for i in 1..<8 where foundAt == nil {
             if try !follower.detect(in: try astronaut(shiftedBy: 30, index: i)).isEmpty { foundAt = i }
         }
-        XCTAssertEqual(foundAt, 4, "the face appears at frame 1 and is found at the next keyframe, 4")
+        XCTAssertEqual(foundAt, 4, "the face appears at frame 1 (no cut) and is found at the next keyframe, 4")
+        // After a cut, a face is looked for at once.
+        let afterCut = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 4)
+        XCTAssertEqual(try afterCut.detect(in: black(index: 0)).count, 0)
+        XCTAssertEqual(try afterCut.detect(in: try astronaut(shiftedBy: 30, index: 1)).count, 1)
     }
 
     /// `refine` reads crops from a summed-area table of the faces' region only; the faces must be

@@ -120,5 +120,10 @@ final class NetworkTests: XCTestCase {
             let text = "\(e)"
             XCTAssertTrue(text.contains("/nope/mtcnn") && !text.contains("\n"), text)
         }
+        // A wrong FER_LIVE_MODELS is an error too, even where the repository's models would be found.
+        XCTAssertThrowsError(try ModelLocator.find(subdirectory: "mtcnn", requiredFiles: MTCNN.modelFiles, explicit: nil,
+                                                   environment: ["FER_LIVE_MODELS": "/nope"], executablePath: exe)) { e in
+            XCTAssertTrue("\(e)".contains("/nope"), "\(e)")
+        }
     }
 }

@@ -28,10 +28,14 @@ enum EndToEnd {
         var stderr: String
     }
 
-    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    /// `environment` is added to this process's environment (for the shard variables).
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -40,8 +44,8 @@ enum EndToEnd {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        let (process, out, err) = try start(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let (process, out, err) = try start(arguments, environment: environment)
         // Read both pipes while it runs so a chatty process cannot block on a full pipe.
         let group = DispatchGroup()
         nonisolated(unsafe) var stdoutData = Data(), stderrData = Data()
@@ -56,7 +60,7 @@ enum EndToEnd {
     /// Starts `annotate` with the full detector on every frame (the slowest path, so the run is
     /// still going), waits until the CSV being written holds some rows, sends SIGINT, and returns
     /// the exit status.
-    static func annotateAndInterrupt(_ arguments: [String], csv: String) throws -> Int32 {
+    static func annotateAndInterrupt(_ arguments: [String], csv: String, signal: Int32 = SIGINT) throws -> Int32 {
         let (process, _, err) = try start(["annotate"] + arguments + ["--csv", csv, "--quiet", "--detect-every", "1"])
         let deadline = Date().addingTimeInterval(60)
         // While the run goes on, the CSV is written under its temporary name beside `csv`.
@@ -70,7 +74,7 @@ enum EndToEnd {
             Thread.sleep(forTimeInterval: 0.05)
         }
         XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         _ = err.fileHandleForReading.readDataToEndOfFile()
         return process.terminationStatus

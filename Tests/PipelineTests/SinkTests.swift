@@ -33,10 +33,13 @@ final class SinkTests: XCTestCase {
         try sink.consume(result(0, faces: 2), frame: frame)
         try sink.consume(result(1, faces: 0), frame: frame)
         try sink.consume(result(2, faces: 1), frame: frame)
-        // Rows are on disk before finish(): an interrupted run keeps them.
-        let before = try String(contentsOfFile: path, encoding: .utf8)
+        // Rows are on disk before finish(), under the temporary name beside the output: an
+        // interrupted run keeps them. The output path itself appears only when the run ends.
+        let before = try String(contentsOfFile: OutputFile(path).writePath, encoding: .utf8)
         XCTAssertEqual(before.split(separator: "\n").count, 4)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
         try sink.finish()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: OutputFile(path).writePath), "moved, not copied")
 
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines[0].split(separator: ",").prefix(16).joined(separator: ","),
@@ -77,6 +80,30 @@ final class SinkTests: XCTestCase {
         XCTAssertEqual(faces?.count, 2)
         XCTAssertEqual(faces?[1]["emotion"] as? String, "happy")
         XCTAssertEqual((faces?[1]["box"] as? [Double])?.first ?? -1, 70, accuracy: 1e-6)
+    }
+
+    /// One schema: a face in `log`/`live` JSON lines is `detect`'s face plus the emotion fields,
+    /// with the same values for what both have; frames without faces are written too.
+    func testJSONLinesFacesExtendDetectsFaces() throws {
+        let r = result(7, faces: 1)
+        let full = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(JSONLinesSink.line(r).utf8)) as? [String: Any])
+        let bare = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(
+            DetectionJSON.line(frame: 7, time: r.time, faces: r.faces.map(\.face)).utf8)) as? [String: Any])
+        let f = try XCTUnwrap((full["faces"] as? [[String: Any]])?.first)
+        let d = try XCTUnwrap((bare["faces"] as? [[String: Any]])?.first)
+        XCTAssertEqual(Set(f.keys), Set(d.keys).union(["face_id", "emotion", "confidence", "probabilities"]))
+        XCTAssertEqual(f["box"] as? [Double], d["box"] as? [Double])
+        XCTAssertEqual(f["score"] as? Double, d["score"] as? Double)
+        XCTAssertEqual(f["landmarks"] as? [[Double]], d["landmarks"] as? [[Double]])
+        XCTAssertEqual(full["time_s"] as? Double, bare["time_s"] as? Double)
+
+        let path = dir.appendingPathComponent("every.jsonl").path
+        let sink = try JSONLinesSink(path: path)
+        for i in 0..<3 { try sink.consume(result(i, faces: i == 1 ? 0 : 1), frame: Frame(width: 2, height: 2)) }
+        try sink.finish()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, "a frame without faces is a line with an empty list")
+        XCTAssertTrue(lines[1].hasSuffix(#""faces":[]}"#), String(lines[1]))
     }
 
     func testLogLineNamesTimeIdLabelAndConfidence() {

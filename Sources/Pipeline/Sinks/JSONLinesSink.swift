@@ -1,13 +1,14 @@
 import Capture
 import Classifier
+import FaceDetect
 
-/// One JSON object per frame with faces (per frame always when `everyFrame`), for programs
-/// that read a stream.
+/// One JSON object per frame (`DetectionJSON`'s schema), every frame by default so a reader can
+/// tell "no face" (`"faces":[]`) from "not processed"; `everyFrame: false` keeps frames with faces.
 public final class JSONLinesSink: ResultSink {
     private let output: TextOutput
     private let everyFrame: Bool
 
-    public init(path: String, everyFrame: Bool = false) throws {
+    public init(path: String, everyFrame: Bool = true) throws {
         output = try TextOutput(path: path)
         self.everyFrame = everyFrame
     }
@@ -25,13 +26,10 @@ public final class JSONLinesSink: ResultSink {
     /// The object for one frame, on one line (also what `--serve` sends on `/events`).
     public static func line(_ result: FrameResult) -> String {
         let faces = result.faces.map { f -> String in
-            let b = f.face.box
             let probs = Emotion.allCases.map { "\"\($0.name)\":\(Format.fixed(f.scores[$0], 4))" }.joined(separator: ",")
-            let lms = f.face.landmarks.map { "[\(Format.fixed($0.x, 1)),\(Format.fixed($0.y, 1))]" }.joined(separator: ",")
-            return "{\"face_id\":\(f.id),\"box\":[\(Format.fixed(b.x, 1)),\(Format.fixed(b.y, 1)),\(Format.fixed(b.width, 1)),\(Format.fixed(b.height, 1))],"
-                + "\"score\":\(Format.fixed(f.face.score, 4)),\"emotion\":\"\(f.scores.top.name)\","
-                + "\"confidence\":\(Format.fixed(f.scores.confidence, 4)),\"probabilities\":{\(probs)},\"landmarks\":[\(lms)]}"
-        }.joined(separator: ",")
-        return "{\"frame\":\(result.frameIndex),\"time_s\":\(Format.fixed(result.time, 4)),\"faces\":[\(faces)]}"
+            return "{\"face_id\":\(f.id),\(DetectionJSON.fields(f.face)),\"emotion\":\"\(f.scores.top.name)\","
+                + "\"confidence\":\(Format.fixed(f.scores.confidence, 4)),\"probabilities\":{\(probs)}}"
+        }
+        return DetectionJSON.frame(result.frameIndex, time: result.time, faces: faces)
     }
 }

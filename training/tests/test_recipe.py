@@ -1,0 +1,68 @@
+"""The pipeline-framing recipe: crop maps, the validation split, starting from an export."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training import framing, models, recipe, runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_identity_crop_returns_the_image():
+    x = torch.rand(2, 1, 48, 48)
+    theta = framing.pixel_to_theta(torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]] * 2))
+    assert torch.allclose(framing.sample(x, theta), x, atol=1e-5)
+
+
+def test_crop_origin_moves_the_picture():
+    # origin (3, 0): output pixel u reads source pixel u + 3 (rows unchanged).
+    x = torch.arange(48.0).repeat(48, 1).view(1, 1, 48, 48)
+    theta = framing.pixel_to_theta(torch.tensor([[[1.0, 0, 3.0], [0, 1.0, 0]]]))
+    y = framing.sample(x, theta)
+    assert torch.allclose(y[0, 0, 5, :40], x[0, 0, 5, 3:43], atol=1e-4)
+    # Beyond the right edge the border repeats, or a constant is seen when asked.
+    assert y[0, 0, 5, 47].item() == pytest.approx(47.0)
+    z = framing.sample(x, theta, fill=torch.tensor([-1.0]))
+    assert z[0, 0, 5, 47].item() == pytest.approx(-1.0)
+
+
+def test_read_transforms(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("row,found,score,origin_x,origin_y,axisU_x,axisU_y,axisV_x,axisV_y\n"
+                 "0,1,0.99,2.0,-1.0,1.1,0.1,-0.1,1.1\n1,0,,,,,,,\n")
+    fr = framing.read_transforms(p, 3)
+    assert fr.found.tolist() == [True, False, False]
+    assert np.allclose(fr.affine[0], [[1.1, -0.1, 2.0], [0.1, 1.1, -1.0]])
+    assert fr.affine[1].tolist() == [[1, 0, 0], [0, 1, 0]]
+    p.write_text("row,found,score,origin_x,origin_y,axisU_x,axisU_y,axisV_x,axisV_y\n7,1,1,0,0,1,0,0,1\n")
+    with pytest.raises(ValueError, match="row 7"):
+        framing.read_transforms(p, 3)
+
+
+def test_soften_keeps_flat_images_and_blurs_edges():
+    x = torch.zeros(2, 1, 48, 48)
+    x[:, :, :, 24:] = 1
+    y = framing.soften(x, torch.tensor([0.0, 0.125]))
+    assert torch.equal(y[0], x[0])
+    assert y[1, 0, 10, 23].item() == pytest.approx(0.125) and y[1, 0, 10, 24].item() == pytest.approx(0.875)
+
+
+def test_validation_split_is_fixed_and_disjoint():
+    a, b = recipe.split_validation(1000)
+    a2, b2 = recipe.split_validation(1000)
+    assert np.array_equal(a, a2) and np.array_equal(b, b2)
+    assert len(b) == 100 and not set(a) & set(b) and len(a) + len(b) == 1000
+
+
+def test_init_from_export_computes_what_the_export_does():
+    export = ROOT / "models/emotion/fernet"
+    net = models.build("fernet", 7, **recipe.ARCHS["fernet"])
+    recipe.init_from_export(net, str(export))
+    net.eval()
+    x = torch.randn(3, 1, 48, 48)
+    meta, tensors = runtime.load(export)
+    want = runtime.forward(meta, tensors, x.numpy())
+    got = torch.softmax(net(x), 1).detach().numpy()
+    assert np.allclose(got, want, atol=1e-4)
