@@ -1,7 +1,7 @@
 # fer-live: set-up, build, demo and tests. The README's two commands are `make demo` and `make test`.
 SHELL := /bin/bash
 APT_PACKAGES := libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libv4l-dev \
-                libopenblas-dev pkg-config ffmpeg python3-venv
+                libopenblas-dev pkg-config ffmpeg python3-venv chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/fer-live
 DEMO_DIR := out/demo
@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 .PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch clean
 
 # Installs the Debian packages that are missing (nothing is done when all are there).
+# chromium: the --serve page's browser test (it skips without it).
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

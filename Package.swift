@@ -18,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server behind `--serve`: small (two modules, no further dependencies), so a
+        // clean CI build stays short; async sockets with back-pressure for streamed responses.
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // C libraries, bound through pkg-config.
@@ -41,10 +44,14 @@ let package = Package(
         .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Pipeline", dependencies: ["Capture", "NeuralNet", "FaceDetect", "Classifier"], exclude: ["README.md"], swiftSettings: fastMath),
+        // The local web page (`--serve`): only the command line depends on the server.
+        .target(name: "LiveView", dependencies: ["Pipeline", "Capture", "Classifier",
+                                                 .product(name: "FlyingFox", package: "FlyingFox")],
+                exclude: ["README.md"]),
         .executableTarget(
             name: "fer-live",
             dependencies: [
-                "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet",
+                "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet", "LiveView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
@@ -53,5 +60,6 @@ let package = Package(
         .testTarget(name: "FaceDetectTests", dependencies: ["FaceDetect", "Capture"]),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "FaceDetect", "Capture"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Capture", "FaceDetect", "Classifier"]),
+        .testTarget(name: "LiveViewTests", dependencies: ["LiveView", "Pipeline", "Capture", "Classifier", "FaceDetect"]),
     ]
 )

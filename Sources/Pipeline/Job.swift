@@ -13,6 +13,10 @@ public struct Job {
     public var options: PipelineOptions
     public var realtime = false
     public var showProgress = true
+    /// Sinks the caller made itself (a live viewer), fed after the outputs.
+    public var extraSinks: [ResultSink] = []
+    /// Told after every frame, on the sinks' thread (the live viewer's figures).
+    public var onProgress: (@Sendable (PipelineProgress) -> Void)?
 
     public init(source: FrameSource, detector: FaceDetecting, classifier: EmotionClassifying,
                 outputs: OutputSettings, options: PipelineOptions) {
@@ -25,7 +29,7 @@ public struct Job {
 
     public func run() throws -> PipelineSummary {
         defer { source.close() }
-        let sinks = try outputs.openSinks(for: source.info)
+        let sinks = try outputs.openSinks(for: source.info) + extraSinks
         let pipeline = Pipeline(source: source, detector: detector, classifier: classifier,
                                 sinks: sinks, options: options, realtime: realtime)
         let caught = CaughtSignal()
@@ -36,7 +40,11 @@ public struct Job {
         defer { watcher.cancel() }
         let bar = ProgressBar(enabled: showProgress && isatty(STDERR_FILENO) == 1 && !outputs.writesToTerminal)
         defer { bar.finish() }
-        var summary = try pipeline.run { bar.update($0) }
+        let observer = onProgress
+        var summary = try pipeline.run { progress in
+            bar.update(progress)
+            observer?(progress)
+        }
         summary.stopSignal = caught.value
         return summary
     }

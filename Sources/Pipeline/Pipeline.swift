@@ -59,6 +59,15 @@ public struct PipelineProgress: Sendable {
     public var faces: Int
     public var elapsed: Double
     public var totalFrames: Int?
+    /// Seconds from the newest frame leaving the source to its result leaving the sinks.
+    public var latency: Double = 0
+    /// Frames the live mode has dropped so far.
+    public var dropped: Int = 0
+
+    public init(frames: Int, faces: Int, elapsed: Double, totalFrames: Int?, latency: Double = 0, dropped: Int = 0) {
+        self.frames = frames; self.faces = faces; self.elapsed = elapsed
+        self.totalFrames = totalFrames; self.latency = latency; self.dropped = dropped
+    }
 }
 
 /// decode -> detect -> classify + track -> sinks, each stage on its own thread, joined by
@@ -178,9 +187,11 @@ public final class Pipeline: @unchecked Sendable {
             summary.faces += item.result.faces.count
             if !item.result.faces.isEmpty { summary.framesWithFaces += 1 }
             for f in item.result.faces { summary.emotionCounts[f.scores.top.rawValue] += 1 }
-            summary.latencies.append(clock.now - item.wallTime)
+            let latency = clock.now - item.wallTime
+            summary.latencies.append(latency)
             progress?(PipelineProgress(frames: summary.frames, faces: summary.faces, elapsed: clock.now,
-                                       totalFrames: source.info.frameCount.map { min($0, options.maxFrames ?? $0) }))
+                                       totalFrames: source.info.frameCount.map { min($0, options.maxFrames ?? $0) },
+                                       latency: latency, dropped: captured.droppedCount))
         }
         // Unblock and drain every stage before the sinks are closed.
         captured.discardAndClose()

@@ -31,6 +31,8 @@ struct AnnotateCommand: ParsableCommand {
 
     @OptionGroup var flags: PipelineFlags
 
+    @OptionGroup var serve: ServeFlags
+
     func run() throws {
         try Reporting.run("annotate") {
             var outputs = OutputSettings(video: output, csv: csv, jsonl: jsonl)
@@ -45,7 +47,7 @@ struct AnnotateCommand: ParsableCommand {
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: .file))
             job.showProgress = !flags.quiet
-            try Components.run(job, quiet: flags.quiet, label: "annotated \(output)")
+            try Components.run(job, quiet: flags.quiet, label: "annotated \(output)", serve: serve)
         }
     }
 }

@@ -39,6 +39,8 @@ struct LiveCommand: ParsableCommand {
 
     @OptionGroup var flags: PipelineFlags
 
+    @OptionGroup var serve: ServeFlags
+
     func parsedSize() throws -> (Int, Int) {
         let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts[0] >= 16, parts[1] >= 16, parts[0] <= 7680, parts[1] <= 4320 else {
@@ -75,7 +77,7 @@ struct LiveCommand: ParsableCommand {
                           outputs: outputs, options: flags.pipelineOptions(mode: .live))
             job.realtime = realtime
             job.showProgress = false
-            try Components.run(job, quiet: flags.quiet, label: "live")
+            try Components.run(job, quiet: flags.quiet, label: "live", serve: serve)
         }
     }
 }

@@ -19,6 +19,8 @@ struct LogCommand: ParsableCommand {
 
     @OptionGroup var flags: PipelineFlags
 
+    @OptionGroup var serve: ServeFlags
+
     func validate() throws {
         if csv == "-" && jsonl == "-" { throw ValidationError("only one of --csv and --jsonl can go to standard output") }
     }
@@ -34,7 +36,7 @@ struct LogCommand: ParsableCommand {
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: Sources.isCamera(input) ? .live : .file))
             job.showProgress = !flags.quiet
-            try Components.run(job, quiet: flags.quiet, label: "logged \(input)")
+            try Components.run(job, quiet: flags.quiet, label: "logged \(input)", serve: serve)
         }
     }
 }

@@ -23,7 +23,8 @@ public final class JSONLinesSink: ResultSink {
 
     public func abandon() { output.discard() }
 
-    static func line(_ result: FrameResult) -> String {
+    /// The object for one frame, on one line (also what `--serve` sends on `/events`).
+    public static func line(_ result: FrameResult) -> String {
         let faces = result.faces.map { f -> String in
             let probs = Emotion.allCases.map { "\"\($0.name)\":\(Format.fixed(f.scores[$0], 4))" }.joined(separator: ",")
             return "{\"face_id\":\(f.id),\(DetectionJSON.fields(f.face)),\"emotion\":\"\(f.scores.top.name)\","
