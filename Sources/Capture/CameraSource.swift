@@ -233,11 +233,12 @@ public enum Sources {
     /// cameras and URLs (a live stream would not replay the same data) cannot.
     public static func isFile(_ input: String) -> Bool { !isCamera(input) && !input.contains("://") }
 
-    public static func open(_ input: String, threads: Int = 2,
+    public static func open(_ input: String, threads: Int = 2, networkTimeout: Double = 10,
                             warningHandler: @escaping WarningHandler = Warnings.standardError) throws -> FrameSource {
         if isCamera(input) {
             return try CameraSource(device: input, options: .init(warningHandler: warningHandler))
         }
-        return try VideoFileSource(path: input, options: .init(threads: threads, warningHandler: warningHandler))
+        return try VideoFileSource(path: input, options: .init(threads: threads, warningHandler: warningHandler,
+                                                               networkTimeout: networkTimeout))
     }
 }

@@ -6,6 +6,14 @@ public protocol FrameSource: AnyObject {
     func nextFrame() throws -> Frame?
     /// Stops capture and releases the device or file. Safe to call twice.
     func close()
+    /// Why the input ended before its end, when the frames read so far are worth keeping (a live
+    /// stream that stalled past its timeout): `nextFrame()` then returned nil, and the job keeps
+    /// its outputs but ends with this error. Nil at a real end.
+    var failure: Error? { get }
+}
+
+extension FrameSource {
+    public var failure: Error? { nil }
 }
 
 /// Properties a source reports: `fer-live probe` prints these.

@@ -26,6 +26,7 @@ public final class VideoFileSource: FrameSource {
     private let options: Options
     private var state: State?
     private var delivered = 0
+    public private(set) var failure: Error?
     /// Where reading stands, for warnings: frames are numbered from 0, as in the CSV.
     private var position: String { delivered == 0 ? "before the first frame" : "after frame #\(delivered - 1)" }
     private var lastTime: Double?
@@ -133,7 +134,14 @@ public final class VideoFileSource: FrameSource {
             if read == FF.again { continue }
             if read < 0 {
                 if read != FF.eof {
-                    warn("reading stopped \(position) (\(FF.message(read))); keeping the frames decoded so far")
+                    if Sources.isFile(name) {
+                        warn("reading stopped \(position) (\(FF.message(read))); keeping the frames decoded so far")
+                    } else {
+                        // A stream that stalls or drops is not its end: the job keeps what it
+                        // has and then fails with this.
+                        failure = CaptureError.readFailed(
+                            input: name, reason: "the stream stopped \(position) (\(FF.message(read))); the frames read so far were kept")
+                    }
                 }
                 state.draining = true
                 _ = state.decoder.send(nil)

@@ -220,6 +220,8 @@ public final class Pipeline: @unchecked Sendable {
             do { try sink.finish() } catch { finishError = error }
         }
         if let finishError { throw finishError }
+        // The outputs are whole and in place; a stream that broke off still ends in an error.
+        if let failure = source.failure { throw failure }
         return summary
     }
 

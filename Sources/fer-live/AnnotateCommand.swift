@@ -43,7 +43,7 @@ struct AnnotateCommand: ParsableCommand {
             if !noAudio, Sources.isFile(input) { outputs.audioSource = input }
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
-            let source = try Sources.open(input, threads: flags.threads)
+            let source = try Sources.open(input, threads: flags.threads, networkTimeout: flags.streamTimeout)
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: .file))
             job.showProgress = !flags.quiet

@@ -68,7 +68,7 @@ struct LiveCommand: ParsableCommand {
             let classifier = try Components.classifier(flags)
             let source: FrameSource
             if let input {
-                source = try VideoFileSource(path: input, options: .init(threads: 1))
+                source = try VideoFileSource(path: input, options: .init(threads: 1, networkTimeout: flags.streamTimeout))
             } else {
                 let (w, h) = try parsedSize()
                 source = try CameraSource(device: device, options: .init(width: w, height: h, framesPerSecond: fps))

@@ -32,7 +32,7 @@ struct LogCommand: ParsableCommand {
             outputs.overwrite = flags.overwrite
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
-            let source = try Sources.open(input, threads: flags.threads)
+            let source = try Sources.open(input, threads: flags.threads, networkTimeout: flags.streamTimeout)
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: Sources.isCamera(input) ? .live : .file))
             job.showProgress = !flags.quiet

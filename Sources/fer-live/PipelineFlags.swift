@@ -21,6 +21,9 @@ struct PipelineFlags: ParsableArguments {
     @Option(help: "Decoder and encoder threads.")
     var threads: Int = 2
 
+    @Option(name: .customLong("stream-timeout"), help: "Seconds a network stream may stall before the run ends with an error (what was read is kept).")
+    var streamTimeout: Double = 10
+
     @Option(help: "Emotion model name in models/emotion.")
     var model: String?
 
@@ -42,6 +45,7 @@ struct PipelineFlags: ParsableArguments {
         guard smoothing >= 0, smoothing.isFinite else { throw ValidationError("--smoothing must be 0 or more seconds (got \(smoothing))") }
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be at least 1 (got \(maxFrames))") }
         guard (1...1000).contains(detectEvery) else { throw ValidationError("--detect-every must be between 1 and 1000 (got \(detectEvery))") }
+        guard streamTimeout > 0, streamTimeout.isFinite else { throw ValidationError("--stream-timeout must be more than 0 seconds (got \(streamTimeout))") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
     }
 
