@@ -229,9 +229,15 @@ public final class CameraSource: FrameSource {
 public enum Sources {
     public static func isCamera(_ input: String) -> Bool { input.hasPrefix("/dev/video") }
 
-    /// A local file, which can be opened again to read another of its streams (its audio);
-    /// cameras and URLs (a live stream would not replay the same data) cannot.
-    public static func isFile(_ input: String) -> Bool { !isCamera(input) && !input.contains("://") }
+    /// A local regular file, which can be opened again to read another of its streams (its
+    /// audio); cameras, URLs, standard input ("-") and pipes (a second reader would take frames
+    /// from the first) cannot.
+    public static func isFile(_ input: String) -> Bool {
+        guard !isCamera(input), !input.contains("://"), input != "-" else { return false }
+        var st = stat()
+        guard stat(input, &st) == 0 else { return true }   // missing: opening it reports that
+        return (st.st_mode & S_IFMT) == S_IFREG
+    }
 
     public static func open(_ input: String, threads: Int = 2, networkTimeout: Double = 10,
                             warningHandler: @escaping WarningHandler = Warnings.standardError) throws -> FrameSource {

@@ -60,7 +60,9 @@ public final class VideoFileSource: FrameSource {
     public init(path: String, options: Options = Options()) throws {
         self.name = path
         self.options = options
-        let input = try FormatInput(url: path, name: path, networkTimeout: options.networkTimeout)
+        // "-" is standard input, through FFmpeg's pipe protocol (a stream that cannot seek).
+        let input = try FormatInput(url: path == "-" ? "pipe:0" : path, name: path == "-" ? "standard input" : path,
+                                    networkTimeout: options.networkTimeout)
         let best = av_find_best_stream(input.context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard best >= 0, let stream = input.stream(best), let parameters = stream.pointee.codecpar else {
             throw CaptureError.noVideoStream(input: path, reason: best < 0 ? FF.message(best) : "no video stream")

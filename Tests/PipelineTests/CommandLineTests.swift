@@ -88,4 +88,36 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("no rows with Usage PublicTest") && missing.stderr.contains("Holdout 2"), missing.stderr)
     }
+
+    /// A pipe is read once: no second open for the audio takes frames away, and "-" is standard
+    /// input (a streamable Matroska file; MP4 needs to seek).
+    func testPipesAndStandardInputKeepEveryFrame() throws {
+        let mkv = dir.appendingPathComponent("clip.mkv").path
+        try EndToEnd.makeSample(at: mkv, frames: 30)
+        let fifo = dir.appendingPathComponent("fifo.mkv").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let feeder = Process()
+        feeder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        feeder.arguments = ["-c", "cat \"$0\" > \"$1\"", mkv, fifo]
+        try feeder.run()
+        let out = dir.appendingPathComponent("fifo-out.mp4").path
+        let r = try EndToEnd.run(["annotate", fifo, "-o", out, "-q"])
+        feeder.waitUntilExit()
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try EndToEnd.decodeAll(out).1, 30, "every frame of the pipe")
+
+        let p = Process()
+        p.executableURL = try EndToEnd.executable
+        p.arguments = ["log", "-", "--csv", "-", "-q", "--detect-every", "1"]
+        p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: mkv))
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(Set(text.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }).count, 30,
+                       "a face in each of the 30 frames read from standard input")
+    }
 }
