@@ -59,6 +59,21 @@ final class Encoder {
         avcodec_free_context(&pointer)
     }
 
+    /// Every packet the encoder has ready, concatenated (an image encoder's one picture).
+    func receiveBytes(into packet: Packet, output: String) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let received = avcodec_receive_packet(context, packet.packet)
+            if received == FF.eof || received == FF.again { break }
+            guard received >= 0 else { throw CaptureError.encoderFailed(output: output, reason: FF.message(received)) }
+            if let data = packet.packet.pointee.data {
+                bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(packet.packet.pointee.size)))
+            }
+            av_packet_unref(packet.packet)
+        }
+        return bytes
+    }
+
     func setOption(_ name: String, _ value: String) {
         // Options the encoder does not know are ignored: presets differ between builds.
         _ = av_opt_set(context.pointee.priv_data, name, value, 0)

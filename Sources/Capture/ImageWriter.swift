@@ -66,20 +66,11 @@ public enum ImageWriter {
         }
         picture.frame.pointee.quality = quality
         picture.frame.pointee.pts = 0
-        var bytes: [UInt8] = []
         let packet = try Packet()
         var sent = avcodec_send_frame(encoder.context, picture.frame)
         guard sent >= 0 else { throw CaptureError.encoderFailed(output: name, reason: FF.message(sent)) }
         sent = avcodec_send_frame(encoder.context, nil)
-        while true {
-            let received = avcodec_receive_packet(encoder.context, packet.packet)
-            if received == FF.eof || received == FF.again { break }
-            guard received >= 0 else { throw CaptureError.encoderFailed(output: name, reason: FF.message(received)) }
-            if let data = packet.packet.pointee.data {
-                bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(packet.packet.pointee.size)))
-            }
-            av_packet_unref(packet.packet)
-        }
+        let bytes = try encoder.receiveBytes(into: packet, output: name)
         guard !bytes.isEmpty else {
             throw CaptureError.encoderFailed(output: name, reason: "the \(format.rawValue) encoder produced no data")
         }

@@ -66,17 +66,8 @@ public final class JPEGEncoder {
         pts += 1
         let sent = avcodec_send_frame(encoder.context, picture.frame)
         guard sent >= 0 else { throw CaptureError.encoderFailed(output: name, reason: FF.message(sent)) }
-        var bytes: [UInt8] = []
         // MJPEG is intra-only with no delay: the packet for this picture is ready now.
-        while true {
-            let received = avcodec_receive_packet(encoder.context, packet.packet)
-            if received == FF.eof || received == FF.again { break }
-            guard received >= 0 else { throw CaptureError.encoderFailed(output: name, reason: FF.message(received)) }
-            if let data = packet.packet.pointee.data {
-                bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(packet.packet.pointee.size)))
-            }
-            av_packet_unref(packet.packet)
-        }
+        let bytes = try encoder.receiveBytes(into: packet, output: name)
         guard !bytes.isEmpty else {
             throw CaptureError.encoderFailed(output: name, reason: "the MJPEG encoder produced no data for frame #\(frame.index)")
         }

@@ -127,14 +127,7 @@ final class BatchEndToEndTests: XCTestCase {
                                                    environment: cleared)
         // Wait until b.mp4 is being written (rows in its temporary CSV beside out/b.mp4.csv), so
         // the signal comes in the middle of an input, not between two.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, process.isRunning {
-            let partial = (try? FileManager.default.contentsOfDirectory(atPath: out))?
-                .first { $0.hasPrefix(".b.mp4.") && $0.hasSuffix(".part.csv") }
-            if let partial, let text = try? String(contentsOfFile: (out as NSString).appendingPathComponent(partial), encoding: .utf8),
-               text.split(separator: "\n").count > 5 { break }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
+        EndToEnd.waitForStagedRows((out as NSString).appendingPathComponent("b.mp4.csv"), moreThan: 5, while: process)
         XCTAssertTrue(process.isRunning, "the batch ended before it could be interrupted: make the inputs longer")
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()

@@ -62,22 +62,28 @@ enum EndToEnd {
     /// the exit status.
     static func annotateAndInterrupt(_ arguments: [String], csv: String, signal: Int32 = SIGINT) throws -> Int32 {
         let (process, _, err) = try start(["annotate"] + arguments + ["--csv", csv, "--quiet", "--detect-every", "1"])
-        let deadline = Date().addingTimeInterval(60)
-        // While the run goes on, the CSV is written under its temporary name beside `csv`.
-        let folder = (csv as NSString).deletingLastPathComponent
-        let stem = ((csv as NSString).lastPathComponent as NSString).deletingPathExtension
-        while Date() < deadline {
-            let partial = (try? FileManager.default.contentsOfDirectory(atPath: folder))?
-                .first { $0.hasPrefix(".\(stem).") && $0.hasSuffix(".part.csv") }
-            if let partial, let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent(partial), encoding: .utf8),
-               text.split(separator: "\n").count > 10 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        waitForStagedRows(csv, moreThan: 10, while: process)
         XCTAssertTrue(process.isRunning, "run ended before it could be interrupted: make the input longer")
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
         _ = err.fileHandleForReading.readDataToEndOfFile()
         return process.terminationStatus
+    }
+
+    /// Waits (60 s at most, and only while `process` runs) until the CSV being written to `csv`
+    /// holds more than `rows` lines: while a run goes on, it is under its temporary name beside
+    /// `csv` (`.STEM.PID.part.csv`, Pipeline's `OutputFile`).
+    static func waitForStagedRows(_ csv: String, moreThan rows: Int, while process: Process) {
+        let folder = (csv as NSString).deletingLastPathComponent
+        let stem = ((csv as NSString).lastPathComponent as NSString).deletingPathExtension
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning {
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: folder))?
+                .first { $0.hasPrefix(".\(stem).") && $0.hasSuffix(".part.csv") }
+            if let partial, let text = try? String(contentsOfFile: (folder as NSString).appendingPathComponent(partial), encoding: .utf8),
+               text.split(separator: "\n").count > rows { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
     }
 
     static func temporaryFolder() throws -> URL {
