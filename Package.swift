@@ -38,28 +38,41 @@ let package = Package(
         // per-CPU clones (AVX-512 / AVX2 / baseline) picked at load time.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
+        // The values the stages pass on (faces, boxes, emotion scores), and the thread policy
+        // (work spread over the cores with Dispatch): no dependencies.
+        .target(name: "CoreTypes", exclude: ["README.md"]),
+        .target(name: "Parallel", swiftSettings: fastMath),
+
         // Stages, in the order a frame goes through them.
         .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "NeuralNet", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "FaceDetect", dependencies: ["NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "Classifier", dependencies: ["NeuralNet", "FaceDetect", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["Capture", "NeuralNet", "FaceDetect", "Classifier"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["Parallel", "COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "FaceDetect", dependencies: ["CoreTypes", "Parallel", "NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "Classifier", dependencies: ["CoreTypes", "NeuralNet", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["CoreTypes", "Parallel", "Capture", "FaceDetect", "Classifier"], exclude: ["README.md"], swiftSettings: fastMath),
         // The local web page (`--serve`): only the command line depends on the server.
-        .target(name: "LiveView", dependencies: ["Pipeline", "Capture", "Classifier",
+        .target(name: "LiveView", dependencies: ["CoreTypes", "Pipeline", "Capture", "Classifier",
                                                  .product(name: "FlyingFox", package: "FlyingFox")],
+                exclude: ["README.md"]),
+        // Measurement, outside the product libraries: what `fer-live bench` and
+        // `measure-framing` run (clocks, medians, the detector's profile).
+        .target(name: "Benchmarks", dependencies: ["CoreTypes", "Capture", "FaceDetect", "Classifier"],
                 exclude: ["README.md"]),
         .executableTarget(
             name: "fer-live",
             dependencies: [
-                "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet", "LiveView",
+                "CoreTypes", "Parallel", "Pipeline", "Capture", "FaceDetect", "Classifier", "NeuralNet", "LiveView", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
-        .testTarget(name: "FaceDetectTests", dependencies: ["FaceDetect", "Capture"]),
-        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "FaceDetect", "Capture"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Capture", "FaceDetect", "Classifier"]),
-        .testTarget(name: "LiveViewTests", dependencies: ["LiveView", "Pipeline", "Capture", "Classifier", "FaceDetect"]),
+        // Paths, shared data, temporary folders and reference decodes for every test target.
+        .target(name: "TestSupport", dependencies: ["Capture", "NeuralNet"], path: "Tests/TestSupport"),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["TestSupport", "NeuralNet", "Parallel"]),
+        .testTarget(name: "FaceDetectTests", dependencies: ["TestSupport", "CoreTypes", "FaceDetect", "Capture", "Benchmarks"]),
+        .testTarget(name: "ClassifierTests", dependencies: ["TestSupport", "CoreTypes", "Classifier", "FaceDetect", "Capture"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "CoreTypes", "Pipeline", "Capture", "FaceDetect", "Classifier"]),
+        .testTarget(name: "LiveViewTests", dependencies: ["TestSupport", "CoreTypes", "LiveView", "Pipeline", "Capture", "Classifier", "FaceDetect"]),
+        // Opt-in timings of layers and detector parts (each skips unless its variable is set).
+        .testTarget(name: "PerformanceTests", dependencies: ["TestSupport", "Benchmarks", "Capture", "NeuralNet", "FaceDetect", "CKernels"]),
     ]
 )

@@ -1,3 +1,4 @@
+import CoreTypes
 import NeuralNet
 
 /// Everything that can go wrong in the classifier stage: model files, CSV data, bad requests.

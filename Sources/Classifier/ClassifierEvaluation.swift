@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// Accuracy and throughput of a classifier on FER2013 rows (the 48x48 faces themselves, no

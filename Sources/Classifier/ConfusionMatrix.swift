@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// Counts of (true label, predicted label) over the seven FER2013 emotions, and the metrics

@@ -1,5 +1,5 @@
 import Capture
-import FaceDetect
+import CoreTypes
 import Foundation
 import NeuralNet
 

@@ -1,5 +1,5 @@
 import Capture
-import FaceDetect
+import CoreTypes
 
 /// The seam between the pipeline and an emotion classifier.
 public protocol EmotionClassifying: Sendable {

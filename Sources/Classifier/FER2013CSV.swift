@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// One face of a Kaggle FER2013 CSV.

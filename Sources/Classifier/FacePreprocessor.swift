@@ -1,5 +1,5 @@
 import Capture
-import FaceDetect
+import CoreTypes
 import Foundation
 
 /// Where a face sits in a FER2013 48x48 image, in the 48x48 frame's pixel units (origin at the

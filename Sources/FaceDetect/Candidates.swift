@@ -1,3 +1,4 @@
+import CoreTypes
 /// A box in flight through the cascade: corners (x1, y1, x2, y2) in frame pixels, score, and
 /// the regression offsets the last network predicted for it.
 struct Candidate: Sendable {

@@ -1,4 +1,5 @@
 import NeuralNet
+import Parallel
 
 /// R-Net / O-Net as run on crops: channels-last layers (`ChannelsLastConv`, output channels in
 /// the vector lanes) so that 24x24 and 48x48 maps keep the vectors full, applied to a small group
@@ -126,6 +127,68 @@ struct CropNet: Sendable {
             }
         }
         return try Tensor(shape: [n, outputs], storage: out)
+    }
+}
+
+extension CropNet {
+    /// How crops are run: at most `chunk` per group, scratch from the detector's pool.
+    struct RunOptions {
+        let chunk: Int
+        let scratchPool: ScratchPool
+    }
+
+    /// Stages 2 and 3: crops each box (`pad`, skipping empty ones), area-resamples it to the
+    /// net's input size (channels-last) and runs the net. Crops go in small groups whose
+    /// activations stay in the core's cache, groups spread over the cores, then the dense tail
+    /// runs once over all crops. Returns the boxes that had a crop, with the network's raw
+    /// output rows (`outputs` floats each).
+    func run(on boxes: [Candidate], in image: IntegralImage, options: RunOptions,
+             observer: (any CascadeObserver)?, steps: (crops: CascadeStep, net: CascadeStep)) -> (kept: [Candidate], out: [Float]) {
+        var kept: [Candidate] = []
+        var rects: [(x0: Int, y0: Int, x1: Int, y1: Int)] = []
+        for b in boxes {
+            if let r = BoxMath.cropRect(b, width: image.width, height: image.height) { kept.append(b); rects.append(r) }
+        }
+        let n = rects.count
+        guard n > 0 else { return (kept, []) }
+        // About 1 MiB of activations per buffer, and at least one group per core.
+        let cacheGroup = max(1, min(options.chunk, 262_144 / perCropFloats))
+        let group = max(1, min(cacheGroup, (n + Threads.cores - 1) / Threads.cores))
+        let groups = (n + group - 1) / group
+        // Features of every crop, for the dense tail.
+        let features = ScratchBuffer(), denseScratch = ScratchBuffer()
+        let featureRows = SharedPointer(base: features.reserve(n * denseFloats))
+        Threads.forEach(count: groups) { g in
+            let lo = g * group, hi = min(n, lo + group)
+            let scratch = options.scratchPool.take()
+            defer { options.scratchPool.give(scratch) }
+            let a = scratch.cropA.reserve(group * perCropFloats), b = scratch.cropB.reserve(group * perCropFloats)
+            observer.measure(steps.crops) {
+                for i in lo..<hi {
+                    if i + 1 < hi {
+                        let next = rects[i + 1]
+                        image.prefetch(x0: next.x0, y0: next.y0, w: next.x1 - next.x0, h: next.y1 - next.y0, outH: size)
+                    }
+                    let r = rects[i]
+                    image.resampleInterleaved(x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
+                                              into: a + (i - lo) * 3 * size * size)
+                }
+            }
+            // A lone group splits its pixels over the cores instead (then a thread CPU clock
+            // sees only this thread's share).
+            observer.measure(steps.net) {
+                let f = runConvolutions(a, b, n: hi - lo, parallel: groups == 1)
+                (featureRows.base + lo * featureCount).update(from: f, count: (hi - lo) * featureCount)
+            }
+        }
+        var out = [Float](repeating: 0, count: n * outputs)
+        observer.measure(steps.net) {
+            out.withUnsafeMutableBufferPointer { o in
+                guard let o = o.baseAddress else { return }
+                runDense(features.pointer, denseScratch.reserve(n * denseFloats), n: n, parallel: true, into: o)
+            }
+        }
+        return (kept, out)
     }
 }
 

@@ -1,4 +1,5 @@
 import Capture
+import CoreTypes
 
 /// The seam between the pipeline and a face detector.
 public protocol FaceDetecting: Sendable {

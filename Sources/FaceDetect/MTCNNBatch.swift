@@ -1,7 +1,9 @@
 import Capture
+import CoreTypes
 import Dispatch
 import Foundation
 import NeuralNet
+import Parallel
 
 extension MTCNN {
     /// Detects faces in several frames at once, one frame per core, and returns each frame's

@@ -1,4 +1,5 @@
 import Capture
+import CoreTypes
 
 extension MTCNN {
     /// Finds the faces near `previous` boxes only: R-Net and O-Net on squared crops around

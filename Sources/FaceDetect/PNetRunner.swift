@@ -2,17 +2,49 @@ import CKernels
 import Foundation
 import NeuralNet
 
+/// Floats owned by one scratch set: grows (never shrinks) and is read and written through
+/// `pointer`, so the kernels get plain pointers without a closure per buffer. Every allocation
+/// carries `Conv2D.inputSlack` floats past the requested size (the kernels read a few floats
+/// beyond a row's end) and starts zeroed.
+final class ScratchBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init() {
+        capacity = Conv2D.inputSlack
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` floats (contents are not kept across a growth) and returns the pointer.
+    @discardableResult
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let needed = count + Conv2D.inputSlack
+        if needed > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: needed)
+            pointer.initialize(repeating: 0, count: needed)
+            capacity = needed
+        }
+        return pointer
+    }
+
+    subscript(index: Int) -> Float {
+        precondition(index >= 0 && index < capacity, "scratch index \(index) outside \(capacity)")
+        return pointer[index]
+    }
+}
+
 /// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
-    var input: [Float] = [], c1: [Float] = [], p1: [Float] = [], c2: [Float] = [], c2nhwc: [Float] = [], head: [Float] = []
+    let input = ScratchBuffer(), c1 = ScratchBuffer(), p1 = ScratchBuffer(), c2 = ScratchBuffer()
+    let c2nhwc = ScratchBuffer(), head = ScratchBuffer()
     /// Winograd transforms of one tile group of conv3.
-    var wino: [Float] = []
+    let wino = ScratchBuffer()
     /// Ping-pong activations of a group of R-Net / O-Net crops.
-    var cropA: [Float] = [], cropB: [Float] = []
-
-    static func grow(_ a: inout [Float], _ n: Int) {
-        if a.count < n { a = [Float](repeating: 0, count: n + Conv2D.inputSlack) }
-    }
+    let cropA = ScratchBuffer(), cropB = ScratchBuffer()
 }
 
 /// A few scratch sets shared by the threads of one detector; a tile takes one and gives it back.
@@ -32,7 +64,8 @@ final class ScratchPool: @unchecked Sendable {
 }
 
 extension PNet {
-    /// The P-Net map of one `[3, rows, cols]` input already in `scratch.input`: fills
+    /// The P-Net map of one `[3, rows, cols]` input already in `scratch.input` (reserved for
+    /// it by the caller): fills
     /// `scratch.head` with `[6, mapH, mapW]` raw outputs (2 logits, 4 regression values) and
     /// returns the map size. No allocation once the scratch has grown to the tile size.
     func forwardInPlace(_ scratch: PNetScratch, rows: Int, cols: Int) -> (mapH: Int, mapW: Int) {
@@ -40,33 +73,22 @@ extension PNet {
         let ph = pool.outputSize(h1), pw = pool.outputSize(w1)
         let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
         guard h3 > 0, w3 > 0 else { return (0, 0) }
-        PNetScratch.grow(&scratch.c1, conv1.pooled2Scratch(width: cols))
-        PNetScratch.grow(&scratch.p1, 10 * ph * pw)
-        PNetScratch.grow(&scratch.c2, 16 * h2 * w2)
-        PNetScratch.grow(&scratch.head, 6 * h3 * w3)
-        PNetScratch.grow(&scratch.wino, conv3w.scratchCount)
-        let channelsLast = conv3Head.canRunHead(height: h2, width: w2, channelStride: 16)
-        if channelsLast { PNetScratch.grow(&scratch.c2nhwc, 16 * h2 * w2) }
-        scratch.input.withUnsafeBufferPointer { x in
-        scratch.c1.withUnsafeMutableBufferPointer { c1 in
-        scratch.p1.withUnsafeMutableBufferPointer { p1 in
-        scratch.c2.withUnsafeMutableBufferPointer { c2 in
-        scratch.head.withUnsafeMutableBufferPointer { hd in
-        scratch.wino.withUnsafeMutableBufferPointer { wn in
-        scratch.c2nhwc.withUnsafeMutableBufferPointer { c2n in
-            guard let x = x.baseAddress, let c1 = c1.baseAddress, let p1 = p1.baseAddress, let c2 = c2.baseAddress,
-                  let hd = hd.baseAddress, let wn = wn.baseAddress else { return }
-            // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
-            conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
-            conv2.forwardValid(p1, height: ph, width: pw, into: c2)
-            // conv3 + PReLU + the 6-channel head in one pass (the conv3 map is never stored).
-            if channelsLast, let c2n = c2n.baseAddress {
-                nn_planar_to_nhwc16(c2, 16, h2 * w2, c2n)
-                conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: hd)
-            } else {
-                conv3w.forwardValid(c2, height: h2, width: w2, scratch: wn, into: hd)
-            }
-        }}}}}}}
+        let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
+        let p1 = scratch.p1.reserve(10 * ph * pw)
+        let c2 = scratch.c2.reserve(16 * h2 * w2)
+        let head = scratch.head.reserve(6 * h3 * w3)
+        let x = scratch.input.pointer
+        // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
+        conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
+        conv2.forwardValid(p1, height: ph, width: pw, into: c2)
+        // conv3 + PReLU + the 6-channel head in one pass (the conv3 map is never stored).
+        if conv3Head.canRunHead(height: h2, width: w2, channelStride: 16) {
+            let c2n = scratch.c2nhwc.reserve(16 * h2 * w2)
+            nn_planar_to_nhwc16(c2, 16, h2 * w2, c2n)
+            conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: head)
+        } else {
+            conv3w.forwardValid(c2, height: h2, width: w2, scratch: scratch.wino.reserve(conv3w.scratchCount), into: head)
+        }
         return (h3, w3)
     }
 }

@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Pipeline
 
 /// The page at `/`: HTML, CSS and JavaScript in one document, served from the binary, nothing

@@ -1,5 +1,6 @@
 import Capture
 import Classifier
+import CoreTypes
 import Foundation
 import Pipeline
 

@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Foundation
 
 /// `GET /api/status`: the run's figures as one JSON object.

@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Foundation
 import Pipeline
 

@@ -1,4 +1,5 @@
 import CKernels
+import Parallel
 
 /// A stride-1 unpadded convolution (or a dense layer, as a 1x1 convolution) over channels-last
 /// (`[N, H, W, C]`) batches, computed by the CKernels kernel that puts output channels in the

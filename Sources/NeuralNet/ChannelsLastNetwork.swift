@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Parallel
 
 /// A chain of layers (convolutions, max pooling, global average pooling, flatten, dense layers,
 /// softmax) run channels-last from the first layer to the last, for batches of small images
@@ -275,7 +276,7 @@ public struct ChannelsLastNetwork: Sendable {
             throw NeuralNetError.badInput(layer: "ChannelsLastNetwork", shape: x.shape,
                                           reason: "expects [N, \(input.channels), \(input.height), \(input.width)]")
         }
-        _ = Threads.configureBLAS
+        _ = BLASSetup.configure
         let n = x.shape[0]
         var out = [Float](repeating: 0, count: n * outputs)
         guard n > 0 else { return Tensor(unchecked: [0, outputs], out) }

@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Parallel
 
 /// 2-D convolution over NCHW batches, weights `[out, in, kh, kw]` as in PyTorch (groups = 1).
 /// Computed as im2col + one sgemm per image (OpenBLAS, single-threaded), batch items spread over
@@ -98,7 +99,7 @@ public struct Conv2D: Layer {
             throw NeuralNetError.badInput(layer: "Conv2D", shape: input.shape,
                                           reason: "smaller than the \(kernelH)x\(kernelW) kernel")
         }
-        _ = Threads.configureBLAS
+        _ = BLASSetup.configure
         let (oh, ow) = outputSize(height: h, width: w)
         var out = [Float](repeating: 0, count: n * outChannels * oh * ow)
         let inPer = inChannels * h * w, outPer = outChannels * oh * ow

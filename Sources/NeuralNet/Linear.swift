@@ -1,3 +1,4 @@
+import Parallel
 /// Fully connected layer, weights `[out, in]` as in PyTorch. Takes `[N, in]` or any `[N, ...]`
 /// whose trailing dimensions multiply to `in` (flattened in NCHW order).
 public struct Linear: Layer {
@@ -28,7 +29,7 @@ public struct Linear: Layer {
         guard input.rank >= 2, input.shape.dropFirst().reduce(1, *) == inFeatures else {
             throw NeuralNetError.badInput(layer: "Linear", shape: input.shape, reason: "expects [N, \(inFeatures)]")
         }
-        _ = Threads.configureBLAS
+        _ = BLASSetup.configure
         let n = input.shape[0]
         var out = [Float](repeating: 0, count: n * outFeatures)
         for b in 0..<n {

@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import FaceDetect
 
 /// One face in one frame, as the sinks see it.

@@ -1,8 +1,9 @@
 import Capture
 import Classifier
+import CoreTypes
 import FaceDetect
 import Foundation
-import NeuralNet
+import Parallel
 
 /// How the pipeline treats a source that produces frames faster than inference consumes them.
 public enum PipelineMode: Sendable {

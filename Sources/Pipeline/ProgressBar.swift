@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Foundation
 
 /// A one-line progress bar on standard error (frames, fps, ETA), drawn only on a terminal,

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Benchmarks
 import Classifier
 import Foundation
 import NeuralNet
+import Parallel
 
 struct BenchClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

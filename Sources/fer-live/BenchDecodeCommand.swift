@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Capture
 import Foundation
 
@@ -45,7 +46,7 @@ struct BenchDecodeCommand: ParsableCommand {
                 if let ffmpeg { theirs.append(try FFmpegTimer.time(ffmpeg, input: input, threads: threads)) }
             }
             let frames = ours.last?.frames ?? 0
-            let seconds = DecodeBenchmark.median(ours.map(\.seconds))
+            let seconds = Stats.median(ours.map(\.seconds))
             let fps = seconds > 0 ? Double(frames) / seconds : 0
             print("fer-live: \(frames) frames, median \(format(seconds)) s over \(runs) runs, \(format(fps, 1)) fps (RGB24, \(threads) threads)")
 
@@ -56,7 +57,7 @@ struct BenchDecodeCommand: ParsableCommand {
             if ffmpeg != nil {
                 // ffmpeg's wall time includes starting its process (100 ms or so); ours includes
                 // opening the input but not starting fer-live. Its -benchmark rtime has neither.
-                let ffSeconds = DecodeBenchmark.median(theirs.map(\.seconds))
+                let ffSeconds = Stats.median(theirs.map(\.seconds))
                 let ffFps = ffSeconds > 0 ? Double(frames) / ffSeconds : 0
                 let ratio = ffFps > 0 ? fps / ffFps : 0
                 print("ffmpeg -threads \(threads) -f null: median \(format(ffSeconds)) s, \(format(ffFps, 1)) fps")
@@ -67,7 +68,7 @@ struct BenchDecodeCommand: ParsableCommand {
                 let loops = theirs.compactMap(\.loopSeconds)
                 if loops.count == theirs.count {
                     // Without ffmpeg's process start: the stricter comparison.
-                    let loop = DecodeBenchmark.median(loops)
+                    let loop = Stats.median(loops)
                     let loopRatio = loop > 0 ? fps / (Double(frames) / loop) : 0
                     print("ffmpeg decode loop alone (-benchmark rtime): median \(format(loop)) s, ratio \(format(loopRatio, 3))")
                     object["ffmpeg_loop_seconds"] = loop

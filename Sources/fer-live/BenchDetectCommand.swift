@@ -1,9 +1,11 @@
 import ArgumentParser
+import Benchmarks
 import Capture
 import FaceDetect
 import Pipeline
 import Foundation
 import NeuralNet
+import Parallel
 
 struct BenchDetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,9 +57,9 @@ struct BenchDetectCommand: ParsableCommand {
             // The headline figure is the throughput of the last mode run (stream unless asked).
             guard let r = results[modes[modes.count - 1]] else { return }
             if profile {
-                let timings = MTCNN.Timings()
-                for f in decoded { _ = try mtcnn.detect(in: f, timings: timings) }
-                print(timings.report())
+                let profile = DetectionProfile()
+                for f in decoded { _ = try mtcnn.detect(in: f, observer: profile) }
+                print(profile.report())
             }
             if json {
                 var object: [String: Any] = [

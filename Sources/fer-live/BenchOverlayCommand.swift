@@ -1,6 +1,7 @@
 import ArgumentParser
 import Capture
 import Classifier
+import CoreTypes
 import FaceDetect
 import Foundation
 import Pipeline

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Capture
 import Foundation
 import Pipeline
@@ -62,9 +63,9 @@ struct BenchPipelineCommand: ParsableCommand {
                 if let ffmpeg { theirs.append(try FFmpegTimer.time(ffmpeg, input: input, threads: flags.threads, encodeH264: true).seconds) }
             }
             let last = ours[ours.count - 1]
-            let seconds = DecodeBenchmark.median(ours.map(\.seconds))
+            let seconds = Stats.median(ours.map(\.seconds))
             let fps = seconds > 0 ? Double(last.frames) / seconds : 0
-            let p50 = DecodeBenchmark.median(ours.compactMap { $0.latencyPercentile(0.5) })
+            let p50 = Stats.median(ours.compactMap { $0.latencyPercentile(0.5) })
             print("fer-live annotate: \(last.frames) frames, \(last.faces) faces in \(last.framesWithFaces) frames, "
                   + "median \(String(format: "%.3f", seconds)) s over \(runs) runs, \(String(format: "%.1f", fps)) fps")
             var object: [String: Any] = [
@@ -72,7 +73,7 @@ struct BenchPipelineCommand: ParsableCommand {
                 "runs": runs, "seconds": seconds, "fps": fps, "median_latency_s": p50,
             ]
             if ffmpeg != nil, !theirs.isEmpty {
-                let ffSeconds = DecodeBenchmark.median(theirs)
+                let ffSeconds = Stats.median(theirs)
                 let ffFps = ffSeconds > 0 ? Double(last.frames) / ffSeconds : 0
                 let ratio = ffFps > 0 ? fps / ffFps : 0
                 print("ffmpeg decode + libx264 veryfast: median \(String(format: "%.3f", ffSeconds)) s, \(String(format: "%.1f", ffFps)) fps")

@@ -3,6 +3,7 @@ import Capture
 import FaceDetect
 import Foundation
 import NeuralNet
+import Parallel
 import Pipeline
 
 struct DetectCommand: ParsableCommand {

@@ -1,44 +1,17 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Capture
 
 /// Paths, generated frames and image metrics shared by the Capture tests.
 enum Support {
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repoRoot: URL { TestPaths.repoRoot }
 
-    static func fixture(_ name: String) -> String {
-        repoRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(name).path
-    }
+    static func fixture(_ name: String) -> String { TestPaths.fixture(name).path }
 
-    /// `FER_SHARED`, else a `shared` folder beside the repository root or any folder above it.
-    static var sharedFolder: URL? {
-        if let explicit = ProcessInfo.processInfo.environment["FER_SHARED"] {
-            return FileManager.default.fileExists(atPath: explicit) ? URL(fileURLWithPath: explicit) : nil
-        }
-        var folder = repoRoot
-        while folder.path != "/" {
-            let candidate = folder.deletingLastPathComponent().appendingPathComponent("shared")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("media").path) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return nil
-    }
+    static func sharedMedia(_ name: String) throws -> String { try TestPaths.shared("media/\(name)") }
 
-    static func sharedMedia(_ name: String) throws -> String {
-        guard let path = sharedFolder?.appendingPathComponent("media").appendingPathComponent(name).path,
-              FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("shared media \(name) not found (set FER_SHARED or put shared/ beside the repository)")
-        }
-        return path
-    }
-
-    static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("fer-capture-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryFolder() throws -> URL { try TestPaths.temporaryFolder("fer-capture-tests") }
 
     /// A smooth moving pattern: gradients drifting with the frame index and a soft disc crossing
     /// the picture, so that each frame differs and the content is codable at high quality.
@@ -121,15 +94,5 @@ enum Support {
             let mean = sum / Double(frame.width * frame.height)
             XCTAssertEqual(mean, reference.mean[c], accuracy: meanTolerance, "channel \(c) mean", file: file, line: line)
         }
-    }
-}
-
-/// Collects warnings from a source or writer.
-final class WarningLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    var messages: [String] { lock.lock(); defer { lock.unlock() }; return stored }
-    var handler: WarningHandler {
-        { [self] message in lock.lock(); stored.append(message); lock.unlock() }
     }
 }

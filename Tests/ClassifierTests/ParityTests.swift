@@ -1,7 +1,9 @@
 import Foundation
 import Capture
+import CoreTypes
 import FaceDetect
 import NeuralNet
+import TestSupport
 import XCTest
 @testable import Classifier
 
@@ -39,7 +41,7 @@ final class ParityTests: XCTestCase {
     /// An exported model in models/emotion against its fixture expected_NAME.json.
     private func checkExported(_ name: String) throws {
         let expected = try Fixtures.expected(name)
-        let path = expected.model.hasPrefix("/") ? expected.model : Fixtures.repoRoot.appendingPathComponent(expected.model).path
+        let path = expected.model.hasPrefix("/") ? expected.model : TestPaths.repoRoot.appendingPathComponent(expected.model).path
         guard FileManager.default.fileExists(atPath: path + ".json") else {
             throw XCTSkip("\(expected.model).json is not there; export it, then rerun tools/make_classifier_fixtures.py --checkpoint ... --model \(expected.model)")
         }

@@ -1,4 +1,5 @@
 import Capture
+import CoreTypes
 import FaceDetect
 import Foundation
 import XCTest

@@ -1,4 +1,5 @@
 import Capture
+import CoreTypes
 import XCTest
 @testable import FaceDetect
 

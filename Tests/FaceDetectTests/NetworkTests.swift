@@ -3,6 +3,7 @@ import XCTest
 @testable import FaceDetect
 @testable import NeuralNet
 import Capture
+import TestSupport
 
 /// Raw network outputs against PyTorch's on the same inputs (tools/make_mtcnn_fixtures.py).
 final class NetworkTests: XCTestCase {
@@ -40,13 +41,13 @@ final class NetworkTests: XCTestCase {
         // The allocation-free path used by the detector gives the same map.
         let x = try nets.tensor("pnet.in")
         let scratch = PNetScratch()
-        PNetScratch.grow(&scratch.input, x.count)
-        scratch.input.replaceSubrange(0..<x.count, with: x.storage)
+        let input = scratch.input.reserve(x.count)
+        for i in 0..<x.count { input[i] = x.storage[i] }
         let (mh, mw) = pnet.forwardInPlace(scratch, rows: x.shape[2], cols: x.shape[3])
         XCTAssertEqual([mh, mw], Array(ref.shape[2...]))
         let probs = (0..<plane).map { faceProbability(scratch.head[$0], scratch.head[plane + $0]) }
         assertClose(probs, try Tensor(shape: [plane], storage: Array(ref.storage[plane...])), "in-place P-Net face probability")
-        assertClose(Array(scratch.head[(2 * plane)..<(6 * plane)]), try nets.tensor("pnet.reg"), "in-place P-Net regression")
+        assertClose(((2 * plane)..<(6 * plane)).map { scratch.head[$0] }, try nets.tensor("pnet.reg"), "in-place P-Net regression")
     }
 
     func testRNetMatchesPyTorch() throws {
@@ -106,13 +107,13 @@ final class NetworkTests: XCTestCase {
     }
 
     func testModelLocatorSearchOrder() throws {
-        let root = Fixtures.repoRoot.appendingPathComponent("models").path
+        let root = TestPaths.repoRoot.appendingPathComponent("models").path
         XCTAssertEqual(try ModelLocator.find(subdirectory: "mtcnn", requiredFiles: MTCNN.modelFiles, explicit: root,
                                              environment: [:], executablePath: "/nowhere/bin/x"), root + "/mtcnn")
         XCTAssertEqual(try ModelLocator.find(subdirectory: "mtcnn", requiredFiles: MTCNN.modelFiles, explicit: nil,
                                              environment: ["FER_LIVE_MODELS": root], executablePath: "/nowhere/bin/x"), root + "/mtcnn")
         // Walking up from an executable inside the repository's build folder.
-        let exe = Fixtures.repoRoot.appendingPathComponent(".build/release/fer-live").path
+        let exe = TestPaths.repoRoot.appendingPathComponent(".build/release/fer-live").path
         XCTAssertEqual(try ModelLocator.find(subdirectory: "mtcnn", requiredFiles: MTCNN.modelFiles, explicit: nil,
                                              environment: [:], executablePath: exe), root + "/mtcnn")
         XCTAssertThrowsError(try ModelLocator.find(subdirectory: "mtcnn", requiredFiles: MTCNN.modelFiles, explicit: "/nope",

@@ -133,6 +133,7 @@ final class ChannelsLastNetworkTests: XCTestCase {
 }
 
 import CKernels
+import TestSupport
 
 extension ChannelsLastNetworkTests {
     /// The Winograd kernel called on tile ranges (as a caller splitting a layer would), with small

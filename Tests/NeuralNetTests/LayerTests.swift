@@ -1,18 +1,6 @@
+import TestSupport
 import XCTest
 @testable import NeuralNet
-
-/// A small deterministic generator so tests do not depend on the platform's random source.
-struct LCG {
-    var state: UInt64
-    mutating func next() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
-    }
-    mutating func tensor(_ shape: [Int]) -> Tensor {
-        let n = shape.reduce(1, *)
-        return (try? Tensor(shape: shape, storage: (0..<n).map { _ in next() })) ?? Tensor(shape: shape)
-    }
-}
 
 final class LayerTests: XCTestCase {
     /// The textbook definition, written independently of the im2col code.

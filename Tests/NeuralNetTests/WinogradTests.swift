@@ -1,5 +1,6 @@
 import XCTest
 import CKernels
+import TestSupport
 @testable import NeuralNet
 
 /// The Winograd kernel against the direct kernel (the reference path P-Net used before) and the

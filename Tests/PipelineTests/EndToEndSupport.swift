@@ -1,11 +1,11 @@
 import Capture
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `fer-live` executable and makes the inputs the end-to-end tests need.
 enum EndToEnd {
-    static let repoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repoRoot: URL { TestPaths.repoRoot }
 
     /// `fer-live` beside the test bundle (swift build --build-tests builds both).
     static var executable: URL {
@@ -86,11 +86,7 @@ enum EndToEnd {
         }
     }
 
-    static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fer-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryFolder() throws -> URL { try TestPaths.temporaryFolder("fer-e2e") }
 
     /// The public-domain astronaut picture panned across `frames` frames of 360x300 at 25 fps:
     /// one face, always in view, moving a pixel or two per frame.
@@ -112,16 +108,7 @@ enum EndToEnd {
         try writer.close()
     }
 
-    static func sharedMedia(_ name: String) throws -> String {
-        var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["FER_SHARED"] { candidates.append(explicit) }
-        candidates.append(repoRoot.deletingLastPathComponent().appendingPathComponent("shared").path)
-        for root in candidates {
-            let path = (root as NSString).appendingPathComponent("media/\(name)")
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
-        throw XCTSkip("shared media \(name) not found (set FER_SHARED or put shared/ beside the repository)")
-    }
+    static func sharedMedia(_ name: String) throws -> String { try TestPaths.shared("media/\(name)") }
 
     /// The CSV's rows as columns, header first.
     static func readCSV(_ path: String) throws -> [[String]] {

@@ -1,5 +1,6 @@
 import Capture
 import Classifier
+import CoreTypes
 import FaceDetect
 import XCTest
 @testable import Pipeline

@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import FaceDetect
 import XCTest
 @testable import Pipeline

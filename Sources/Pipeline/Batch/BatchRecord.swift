@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Foundation
 
 /// A file's size and modification time: what tells a rerun the input is the one it processed.

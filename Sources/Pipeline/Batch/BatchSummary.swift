@@ -1,4 +1,5 @@
 import Classifier
+import CoreTypes
 import Foundation
 
 /// `summary.csv`: one row per input from its latest record, sorted by input. An emotion's share

@@ -1,5 +1,6 @@
 import Capture
 import Classifier
+import CoreTypes
 
 /// An RGB colour.
 public struct Colour: Sendable, Equatable {

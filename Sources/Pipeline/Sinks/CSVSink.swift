@@ -1,5 +1,6 @@
 import Capture
 import Classifier
+import CoreTypes
 
 /// One row per face per frame. The first sixteen columns are fixed by the product's contract;
 /// the five landmarks follow.

@@ -1,5 +1,6 @@
 import Capture
 import Classifier
+import CoreTypes
 import FaceDetect
 
 /// One JSON object per frame (`DetectionJSON`'s schema), every frame by default so a reader can

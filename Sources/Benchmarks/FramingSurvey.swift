@@ -1,4 +1,5 @@
-import FaceDetect
+import Classifier
+import CoreTypes
 import Foundation
 
 /// Where a face detector puts faces on FER2013 images: collects detections mapped back to the

@@ -1,5 +1,6 @@
 import Capture
-import FaceDetect
+import Classifier
+import CoreTypes
 import Foundation
 
 /// `fer-live bench classify`: the cost of one face crop (RGB frame to normalised 48x48) and the
@@ -16,28 +17,9 @@ public struct ClassifierBenchmark {
         public var facesPerCPUSecond: Double
     }
 
-    /// User + system CPU time of this process, all threads.
-    private static func cpuSeconds() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-    }
-
     public let classifier: EmotionClassifier
 
     public init(classifier: EmotionClassifier) { self.classifier = classifier }
-
-    private static func median(_ v: [Double]) -> Double {
-        let s = v.sorted()
-        guard !s.isEmpty else { return 0 }
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let t = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
-    }
 
     public func run(batch: Int, batches: Int) throws -> Result {
         // A 1280x720 frame with texture, and a face of about 200 px at its centre.
@@ -56,8 +38,8 @@ public struct ClassifierBenchmark {
         var crop: [Double] = [], rot: [Double] = []
         try out.withUnsafeMutableBufferPointer { buf in
             for _ in 0..<200 {
-                crop.append(try Self.seconds { try p.crop(upright, in: frame, into: buf) })
-                rot.append(try Self.seconds { try p.crop(rolled, in: frame, into: buf) })
+                crop.append(try Clock.seconds { try p.crop(upright, in: frame, into: buf) })
+                rot.append(try Clock.seconds { try p.crop(rolled, in: frame, into: buf) })
             }
         }
         // Network: random gray faces, one warm-up batch.
@@ -67,14 +49,14 @@ public struct ClassifierBenchmark {
         c.maxBatch = max(c.maxBatch, batch * (c.flipTTA ? 2 : 1))
         _ = try c.classify(gray: gray, count: batch)
         var rates: [Double] = []
-        let cpu0 = Self.cpuSeconds()
+        let cpu0 = Clock.processCPU()
         for _ in 0..<max(1, batches) {
-            let s = try Self.seconds { _ = try c.classify(gray: gray, count: batch) }
+            let s = try Clock.seconds { _ = try c.classify(gray: gray, count: batch) }
             rates.append(Double(batch) / s)
         }
-        let cpu = Self.cpuSeconds() - cpu0
-        return Result(cropMicroseconds: Self.median(crop) * 1e6, rotatedCropMicroseconds: Self.median(rot) * 1e6,
-                      facesPerSecond: Self.median(rates), batch: batch, batches: rates.count,
+        let cpu = Clock.processCPU() - cpu0
+        return Result(cropMicroseconds: Stats.median(crop) * 1e6, rotatedCropMicroseconds: Stats.median(rot) * 1e6,
+                      facesPerSecond: Stats.median(rates), batch: batch, batches: rates.count,
                       facesPerCPUSecond: cpu > 0 ? Double(batch * rates.count) / cpu : 0)
     }
 }

@@ -1,16 +1,15 @@
-import COpenBLAS
 import Dispatch
-import CKernels
 import Foundation
 
-/// Who owns the threads: the runtime sets OpenBLAS to one thread and spreads independent work
-/// (batch items, pyramid scales) over the cores with Dispatch. Two thread pools fighting over two
-/// cores was measurably slower than either alone.
+/// Who owns the threads: independent work (batch items, pyramid tiles, crop groups, frames in
+/// flight) is spread over the cores with Dispatch, and OpenBLAS runs on one thread
+/// (`NeuralNet`'s `BLASSetup`): two thread pools fighting over two cores was measurably slower
+/// than either alone.
 public enum Threads {
     /// Cores Dispatch spreads work over: 1 inside `serially`.
     public static var cores: Int { isSerialHere ? 1 : hardwareCores }
 
-    static let hardwareCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public static let hardwareCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     private static let serialKey = "fer-live.threads.serial"
 
@@ -27,18 +26,6 @@ public enum Threads {
         defer { dict.removeObject(forKey: serialKey) }
         return try body()
     }
-
-    /// Sets OpenBLAS's own thread count (1 by default, see above). Call before heavy work.
-    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-
-    /// Runs once, on the first forward pass. Besides OpenBLAS's threads it keeps glibc from
-    /// handing multi-megabyte activation buffers back to the kernel after every layer: with the
-    /// default (dynamic) thresholds each layer's output was a fresh mmap, and page faults plus
-    /// page zeroing took a third of detection time.
-    static let configureBLAS: Void = {
-        openblas_set_num_threads(1)
-        nn_configure_allocator()
-    }()
 
     /// Splits `0..<count` into at most `cores` contiguous chunks of at least `minChunk` items
     /// and runs `body` on each, in parallel. Returns when all are done.
@@ -68,9 +55,9 @@ public enum Threads {
 
 /// Carries a value into a concurrent closure. Used only where each iteration touches disjoint
 /// memory, which the callers guarantee.
-struct SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+public struct SendableBox<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }
 
 /// A mutable pointer handed to parallel workers that write disjoint ranges (the caller's

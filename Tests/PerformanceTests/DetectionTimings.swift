@@ -1,44 +1,43 @@
+import Benchmarks
 import Capture
+import CKernels
 import Foundation
+import NeuralNet
+import TestSupport
 import XCTest
 @testable import FaceDetect
-import NeuralNet
-import CKernels
 
-/// Not a test: an opt-in timing harness for this branch until `fer-live bench detect` can read
-/// video (needs Capture's VideoFileSource). Prints fps; asserts only that detection ran.
+/// Opt-in timings of the detector's parts, below what `fer-live bench detect --profile` shows
+/// (layers, tiles, layouts): each skips unless its variable is set, prints figures, and asserts
+/// only that the work ran. Run them on a release build:
 ///   FER_BENCH=/work/shared/media/woman2.mp4 FER_BENCH_SIZE=596x336 \
-///     swift test -c release -Xswiftc -enable-testing --filter BenchmarkHarness
-final class BenchmarkHarness: XCTestCase {
-    func cpuSeconds() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-    }
+///     swift test -c release -Xswiftc -enable-testing --filter DetectionTimings
+final class DetectionTimings: XCTestCase {
+    private func detector() throws -> MTCNN { try MTCNN(modelDirectory: TestPaths.model("mtcnn").path) }
 
     func testDetectionSpeed() throws {
         let env = ProcessInfo.processInfo.environment
         guard let path = env["FER_BENCH"], let size = env["FER_BENCH_SIZE"] else { throw XCTSkip("set FER_BENCH and FER_BENCH_SIZE to time detection") }
         let wh = size.split(separator: "x").compactMap { Int($0) }
         let n = Int(env["FER_BENCH_FRAMES"] ?? "") ?? 100
-        var frames = try Fixtures.ffmpegFrames(path, frames: nil, width: wh[0], height: wh[1])
+        var frames = try FFmpegCommand.frames(path, frames: nil, width: wh[0], height: wh[1])
         frames = Array(frames.prefix(n))
-        let cpu0 = cpuSeconds()
-        let r = try DetectionBenchmark.run(try Fixtures.mtcnn(), frames: frames, runs: 3)
-        let cpuPerFrame = (cpuSeconds() - cpu0) / Double(3 * frames.count + min(10, frames.count))
+        let cpu0 = Clock.processCPU()
+        let r = try DetectionBenchmark.run(try detector(), frames: frames, runs: 3)
+        let cpuPerFrame = (Clock.processCPU() - cpu0) / Double(3 * frames.count + min(10, frames.count))
         print(String(format: "BENCH %@: %d frames %@, %d faces, median %.3f s, %.1f fps, runs %@; CPU %.2f ms/frame (all threads)", path, r.frames, size, r.faces,
                      r.seconds, r.fps, r.runSeconds.map { String(format: "%.3f", $0) }.joined(separator: " "), cpuPerFrame * 1000))
         XCTAssertEqual(r.frames, frames.count)
     }
 }
 
-extension BenchmarkHarness {
+extension DetectionTimings {
     func testStageTimes() throws {
         let env = ProcessInfo.processInfo.environment
         guard let path = env["FER_BENCH"], let size = env["FER_BENCH_SIZE"] else { throw XCTSkip("set FER_BENCH") }
         let wh = size.split(separator: "x").compactMap { Int($0) }
-        let frames = Array(try Fixtures.ffmpegFrames(path, frames: nil, width: wh[0], height: wh[1]).prefix(20))
-        let d = try Fixtures.mtcnn()
+        let frames = Array(try FFmpegCommand.frames(path, frames: nil, width: wh[0], height: wh[1]).prefix(20))
+        let d = try detector()
         var t = [Double](repeating: 0, count: 4)
         var counts = [0, 0, 0]
         for f in frames {
@@ -58,13 +57,13 @@ extension BenchmarkHarness {
     }
 }
 
-extension BenchmarkHarness {
+extension DetectionTimings {
     /// Per-layer time of R-Net and O-Net on random crops, one thread, by group size (best of many runs).
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testCropNetLayers
     func testCropNetLayers() throws {
         let env = ProcessInfo.processInfo.environment
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        let d = try Fixtures.mtcnn()
+        let d = try detector()
         for (name, net) in [("rnet", d.rnet.net), ("onet", d.onet.net)] {
             for n in [1, 3, 8, 16, 48] {
                 var a = (0..<(n * net.perCropFloats)).map { _ in Float.random(in: -1...1) }
@@ -101,7 +100,7 @@ extension BenchmarkHarness {
     }
 }
 
-extension BenchmarkHarness {
+extension DetectionTimings {
     /// Per-layer time of P-Net on one random pyramid level, one thread (best of many runs), with
     /// useful GMAC/s (direct-convolution multiply-adds); conv3 + head fused as the detector runs
     /// them, and for comparison unfused (Winograd conv3 writing its map, then the 1x1 head).
@@ -109,33 +108,34 @@ extension BenchmarkHarness {
     func testPNetLayers() throws {
         let env = ProcessInfo.processInfo.environment
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        let p = try Fixtures.mtcnn().pnet
+        let p = try detector().pnet
         let unfused = try Winograd3x3(p.conv3)
         for (rows, cols) in [(202, 358), (217, 385), (72, 128)] {
             let s = PNetScratch()
-            s.input = (0..<(3 * rows * cols + 64)).map { _ in Float.random(in: -1...1) }
+            let input = s.input.reserve(3 * rows * cols + 64)
+            for i in 0..<(3 * rows * cols + 64) { input[i] = Float.random(in: -1...1) }
             _ = p.forwardInPlace(s, rows: rows, cols: cols)
             let h1 = rows - 2, w1 = cols - 2, ph = p.pool.outputSize(h1), pw = p.pool.outputSize(w1)
             let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
             var c3 = [Float](repeating: 0, count: 32 * h3 * w3)
             var t = [Double](repeating: .infinity, count: 5)
             for _ in 0..<30 {
-                s.input.withUnsafeBufferPointer { x in s.c1.withUnsafeMutableBufferPointer { c1 in s.p1.withUnsafeMutableBufferPointer { p1 in
-                s.c2.withUnsafeMutableBufferPointer { c2 in c3.withUnsafeMutableBufferPointer { c3 in s.head.withUnsafeMutableBufferPointer { hd in
-                s.wino.withUnsafeMutableBufferPointer { wn in
+                let x = s.input.pointer, c1 = s.c1.pointer, p1 = s.p1.pointer, c2 = s.c2.pointer, hd = s.head.pointer
+                let wn = s.wino.reserve(p.conv3w.scratchCount)
+                c3.withUnsafeMutableBufferPointer { c3 in
                     let t0 = now()
-                    p.conv1.forwardValidPooled2(x.baseAddress!, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1.baseAddress!, into: p1.baseAddress!)
+                    p.conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
                     let t1 = now()
-                    p.conv2.forwardValid(p1.baseAddress!, height: ph, width: pw, into: c2.baseAddress!)
+                    p.conv2.forwardValid(p1, height: ph, width: pw, into: c2)
                     let t2 = now()
-                    p.conv3w.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: hd.baseAddress!)
+                    p.conv3w.forwardValid(c2, height: h2, width: w2, scratch: wn, into: hd)
                     let t3 = now()
-                    unfused.forwardValid(c2.baseAddress!, height: h2, width: w2, scratch: wn.baseAddress!, into: c3.baseAddress!)
+                    unfused.forwardValid(c2, height: h2, width: w2, scratch: wn, into: c3.baseAddress!)
                     let t4 = now()
-                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd.baseAddress!)
+                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd)
                     let t5 = now()
                     for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4].enumerated() { t[k] = min(t[k], d) }
-                }}}}}}}
+                }
             }
             let macs = [Double(h1 * w1 * 270), Double(h2 * w2 * 1440), Double(h3 * w3 * 4800), Double(h3 * w3 * 4608), Double(h3 * w3 * 192)]
             print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t[0..<3].reduce(0, +) * 1e6)
@@ -145,8 +145,7 @@ extension BenchmarkHarness {
     }
 }
 
-
-extension BenchmarkHarness {
+extension DetectionTimings {
     /// The crop nets' 3x3 layers as direct, F(2x2) and F(4x4) Winograd, interleaved in one loop
     /// (best of many runs each, microseconds per crop, one thread): what `Winograd` in
     /// MTCNNNets.swift is chosen from.
@@ -155,7 +154,7 @@ extension BenchmarkHarness {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         // (net file, layer, cin, cout, input side, crops per group)
         for (file, name, cin, cout, side, n) in [("rnet", "conv2", 28, 48, 11, 16), ("onet", "conv2", 32, 64, 23, 3), ("onet", "conv3", 64, 64, 10, 3)] {
-            let f = try SafeTensorsFile(path: Fixtures.modelDir + "/\(file).safetensors")
+            let f = try SafeTensorsFile(path: TestPaths.model("mtcnn").path + "/\(file).safetensors")
             let conv = try Conv2D(weight: f.tensor("\(name).weight", shape: [cout, cin, 3, 3]), bias: f.tensor("\(name).bias", shape: [cout]))
             let layers = [try ChannelsLastConv(conv), try ChannelsLastConv(conv, winograd: true), try ChannelsLastConv(conv, winograd: true, outputTile: 4)]
             let cs = ChannelsLastConv.padded(cin)
@@ -177,7 +176,7 @@ extension BenchmarkHarness {
     }
 }
 
-extension BenchmarkHarness {
+extension DetectionTimings {
     /// Area resampling of a 1920x1080 frame to P-Net's first pyramid level (1153x649), best of 20
     /// (memory-bound on the 25 MB summed-area table).
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPyramidLevelSpeed
@@ -199,14 +198,14 @@ extension BenchmarkHarness {
     }
 }
 
-extension BenchmarkHarness {
+extension DetectionTimings {
     /// P-Net's conv3 + head as the detector runs it on a level-0 map of a 596x336 frame: planar
     /// F(2x2) with the fused head (`conv3w`) against the transposition to channels-last plus
     /// F(4x4) with the head fused per tile (`conv3Head`): best of 50 interleaved runs.
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetConv3Layouts
     func testPNetConv3Layouts() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
-        let p = try Fixtures.mtcnn().pnet
+        let p = try detector().pnet
         let (h, w) = (98, 176)
         let planarIn = (0..<(16 * h * w + 64)).map { _ in Float.random(in: -1...1) }
         var nhwcIn = [Float](repeating: 0, count: 16 * h * w)

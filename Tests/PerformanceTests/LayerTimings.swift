@@ -1,8 +1,13 @@
+import Benchmarks
 import Foundation
+import TestSupport
 import XCTest
 @testable import NeuralNet
 
-final class MicroBench: XCTestCase {
+/// Opt-in timings of NeuralNet's layers (`FER_BENCH=1`): each prints figures and asserts only
+/// that the work ran. Run them on a release build:
+///   FER_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter LayerTimings
+final class LayerTimings: XCTestCase {
     func testConvSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH"] != nil else { throw XCTSkip("FER_BENCH") }
         var rng = LCG(state: 1)
@@ -110,11 +115,7 @@ extension ChannelsLastMicroBench {
 }
 
 /// Monotonic wall time in seconds.
-private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+private func now() -> Double { Clock.wall() }
 
 /// Process CPU time (user + system, all threads) in seconds.
-private func cpu() -> Double {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-}
+private func cpu() -> Double { Clock.processCPU() }
