@@ -181,9 +181,11 @@ public struct MTCNN: FaceDetecting {
     }
 
     /// Cells of a P-Net map at or above the threshold, as stage-1 boxes.
-    private func pnetBoxes(_ head: ScratchBuffer, oh: Int, ow: Int, rows: Range<Int>, scale: Float,
+    private func pnetBoxes(_ scratch: ScratchBuffer, oh: Int, ow: Int, rows: Range<Int>, scale: Float,
                            threshold: Float) -> [Candidate] {
         let plane = oh * ow
+        // The pointer, read once: going through the buffer object per cell costs an access check each time.
+        let head = UnsafePointer(scratch.pointer)
         // prob >= t exactly when logit1 - logit0 >= log(t / (1 - t)); the cheap test (with a margin
         // far above float error) skips the exponentials for nearly every cell.
         let gate: Float = threshold > 0 && threshold < 1 ? Foundation.log(threshold / (1 - threshold)) - 1e-3 : -.infinity
