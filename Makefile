@@ -8,7 +8,7 @@ DEMO_DIR := out/demo
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch sanitize clean
+.PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch sanitize fuzz clean
 
 # Installs the Debian packages that are missing (nothing is done when all are there).
 # chromium: the --serve page's browser test (it skips without it).
@@ -45,6 +45,13 @@ sanitize: deps
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 swift test --skip-build --sanitize=address --scratch-path .build-asan
 
+# libFuzzer over the parsers of untrusted bytes (safetensors, model JSON, FER2013 CSV), each for
+# FUZZ_SECONDS (default 600, so about 32 minutes with the build); findings land in
+# Fuzz/regressions/, which `make test` replays. Out of `make test` for its length.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tools/fuzz.sh
+
 # The training package's tests need PyTorch (CPU use only), installed into .venv once.
 $(VENV)/.installed: training/requirements.txt
 	python3 -m venv $(VENV)
@@ -66,4 +73,4 @@ bench-batch: build
 	bash tools/bench_batch.sh
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-asan .build-fuzz out

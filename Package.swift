@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Release builds compile the hot loops (convolution, resampling, NMS) without bounds checks or
@@ -64,11 +65,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
+        // The parsers of untrusted bytes as fuzz harnesses (`make fuzz`); the regression tests
+        // replay the saved inputs through them.
+        .target(name: "FuzzHarnesses", dependencies: ["Classifier", "NeuralNet"], path: "Fuzz/Harnesses"),
         // Paths, shared data, temporary folders and reference decodes for every test target.
         .target(name: "TestSupport", dependencies: ["Capture", "NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["TestSupport", "NeuralNet", "Parallel"]),
         .testTarget(name: "FaceDetectTests", dependencies: ["TestSupport", "CoreTypes", "FaceDetect", "Capture", "Benchmarks"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarnesses", "TestSupport"]),
         .testTarget(name: "ClassifierTests", dependencies: ["TestSupport", "CoreTypes", "Classifier", "FaceDetect", "Capture"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "CoreTypes", "Pipeline", "Capture", "FaceDetect", "Classifier"]),
         .testTarget(name: "LiveViewTests", dependencies: ["TestSupport", "CoreTypes", "LiveView", "Pipeline", "Capture", "Classifier", "FaceDetect"]),
@@ -76,3 +81,13 @@ let package = Package(
         .testTarget(name: "PerformanceTests", dependencies: ["TestSupport", "Benchmarks", "Capture", "NeuralNet", "FaceDetect", "CKernels"]),
     ]
 )
+
+// libFuzzer executables, one per harness: only with FER_LIVE_FUZZ set (`make fuzz` builds them
+// with -sanitize=fuzzer,address; libFuzzer supplies `main`, so they do not link otherwise).
+if ProcessInfo.processInfo.environment["FER_LIVE_FUZZ"] != nil {
+    for name in ["safetensors", "model-json", "fer-csv"] {
+        package.targets.append(.executableTarget(
+            name: "fuzz-\(name)", dependencies: ["FuzzHarnesses"], path: "Fuzz/Entry/\(name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two fer-live binaries side by side (a change's before and after), alternated run by run on
+# the same inputs so that load that comes and goes hits both alike; prints the median of each
+# and the ratio NEW / OLD per measure (above 1: NEW is faster).
+#
+#   tools/bench_binaries.sh OLD_BINARY [NEW_BINARY] [ROUNDS]
+#
+# NEW defaults to .build/release/fer-live, ROUNDS to 5. Measures: detection on woman2.mp4
+# (frames in flight) and on the moving 1080p crowd clip (tools/make_moving_crowd_clip.sh), the
+# classifier (`bench classify`, batch 128), and `annotate` of woman2.mp4 end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OLD=${1:?usage: tools/bench_binaries.sh OLD_BINARY [NEW_BINARY] [ROUNDS]}
+NEW=${2:-.build/release/fer-live}
+ROUNDS=${3:-5}
+SHARED=${FER_SHARED:-../shared}
+OUT=out/bench
+for b in "$OLD" "$NEW"; do [ -x "$b" ] || { echo "bench_binaries: $b is not an executable" >&2; exit 1; }; done
+[ -f "$SHARED/media/woman2.mp4" ] || { echo "bench_binaries: $SHARED/media/woman2.mp4 missing (set FER_SHARED)" >&2; exit 1; }
+mkdir -p "$OUT"
+CROWD=$OUT/moving-crowd.mp4
+[ -f "$CROWD" ] || tools/make_moving_crowd_clip.sh "$CROWD" >/dev/null
+MODELS=$(pwd)/models
+json() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
+
+measure() {  # BINARY MEASURE -> one number (higher is better)
+    local bin=$1
+    case $2 in
+        detect-woman2) "$bin" bench detect "$SHARED/media/woman2.mp4" --models "$MODELS" --mode stream --runs 3 --json | json fps ;;
+        detect-crowd) "$bin" bench detect "$CROWD" --models "$MODELS" --mode stream --frames 40 --runs 2 --json | json fps ;;
+        classify) "$bin" bench classify --models "$MODELS" --batch 128 --batches 20 --json | json faces_per_second ;;
+        annotate)
+            local t0 t1
+            t0=$(date +%s.%N)
+            "$bin" annotate -y "$SHARED/media/woman2.mp4" -o "$OUT/bb.mp4" --csv "$OUT/bb.csv" --models "$MODELS" -q >/dev/null 2>&1
+            t1=$(date +%s.%N)
+            python3 -c "print(464 / ($t1 - $t0))" ;;
+    esac
+}
+
+MEASURES="detect-woman2 detect-crowd classify annotate"
+declare -A RESULTS
+for round in $(seq 1 "$ROUNDS"); do
+    for m in $MEASURES; do
+        # Alternate which binary goes first, round by round.
+        if (( round % 2 )); then order="old new"; else order="new old"; fi
+        for which in $order; do
+            bin=$OLD; [ "$which" = new ] && bin=$NEW
+            RESULTS[$m.$which]+="$(measure "$bin" "$m") "
+        done
+    done
+    echo "round $round of $ROUNDS done" >&2
+done
+echo "| measure | old (median) | new (median) | new / old | rounds |"
+echo "| --- | --- | --- | --- | --- |"
+for m in $MEASURES; do
+    python3 - "$m" "${RESULTS[$m.old]}" "${RESULTS[$m.new]}" <<'PY'
+import statistics, sys
+name, old, new = sys.argv[1], [float(v) for v in sys.argv[2].split()], [float(v) for v in sys.argv[3].split()]
+mo, mn = statistics.median(old), statistics.median(new)
+ratios = statistics.median(n / o for n, o in zip(new, old))
+print(f"| {name} | {mo:.1f} | {mn:.1f} | {ratios:.3f} (median of per-round ratios) | {len(old)} |")
+PY
+done
