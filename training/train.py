@@ -142,37 +142,38 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+METRICS_HEADER = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_acc_flip", "epoch_s",
+                  "train_time_s"]
+
+
+def resolve_recipe(args, last_path: Path):
+    """The model's recipe with the command line's overrides, and the checkpoint to resume (or
+    None). A resumed run keeps the recipe it was started with: only a time budget may change
+    (the time-based schedule then stretches from where it is)."""
     recipe = dict(RECIPES.get(args.model, DEFAULT_RECIPE))
     for k in ("epochs", "batch", "lr", "wd", "opt", "sched", "smoothing", "aug", "clip"):
         v = getattr(args, k)
         if v is not None:
             recipe[k] = v
-    last_path = out / "last.pt"
-    ck = None
-    if args.resume and last_path.exists():
-        ck = torch.load(last_path, map_location="cpu", weights_only=False)
-        if ck["config"]["model"] != args.model:
-            raise SystemExit(f"error: {last_path} is a {ck['config']['model']} run, not {args.model}")
-        # The schedule must continue as it was planned; only a time budget may be changed
-        # (the time-based schedule then stretches from where it is).
-        old = ck["config"]["recipe"]
-        for k, v in recipe.items():
-            if k in old and old[k] != v and getattr(args, k, None) is not None and not (
-                    k == "epochs" and args.time_budget):
-                log(f"resume: keeping {k}={old[k]} of the interrupted run (ignoring {v})")
-        keep_epochs = recipe["epochs"] if args.time_budget else old["epochs"]
-        recipe = dict(old, epochs=keep_epochs)
-        if not args.time_budget and old.get("time_budget_min"):
-            args.time_budget = old["time_budget_min"]
-    bf16 = not args.no_bf16
-    seed_everything(args.seed)
+    if not (args.resume and last_path.exists()):
+        return recipe, None
+    ck = torch.load(last_path, map_location="cpu", weights_only=False)
+    if ck["config"]["model"] != args.model:
+        raise SystemExit(f"error: {last_path} is a {ck['config']['model']} run, not {args.model}")
+    old = ck["config"]["recipe"]
+    for k, v in recipe.items():
+        if k in old and old[k] != v and getattr(args, k, None) is not None and not (
+                k == "epochs" and args.time_budget):
+            log(f"resume: keeping {k}={old[k]} of the interrupted run (ignoring {v})")
+    keep_epochs = recipe["epochs"] if args.time_budget else old["epochs"]
+    recipe = dict(old, epochs=keep_epochs)
+    if not args.time_budget and old.get("time_budget_min"):
+        args.time_budget = old["time_budget_min"]
+    return recipe, ck
 
-    cache_dir = Path(args.cache_dir) if args.cache_dir else out.resolve().parent / "cache"
+
+def load_splits(args, ck, last_path: Path, cache_dir: Path):
+    """The data set (labels as asked) and its Training and PublicTest splits."""
     t0 = time.time()
     raw = data.load_raw(args.data, cache_dir=cache_dir, strict=args.strict, log=log)
     ds = data.make_dataset(raw, args.classes, args.merge)
@@ -183,36 +184,98 @@ def main(argv=None) -> int:
     train = ds.splits["Training"]
     if args.limit:
         train = data.Split(train.images[:args.limit], train.labels[:args.limit])
-    val = ds.splits.get("PublicTest")
+    return ds, train, ds.splits.get("PublicTest")
 
-    model_kw = {}
-    if args.pretrained:
-        model_kw["pretrained"] = args.pretrained
-    model = models.build(args.model, len(ds.labels), **model_kw)
-    channels_last = True
-    model = model.to(memory_format=torch.channels_last)
-    nparams = models.count_params(model)
-    flops = models.count_flops(model)
+
+def make_schedule(recipe, opt, steps: int, time_budget_min: float):
+    """The LR scheduler. With a time budget the one-cycle curve follows elapsed training time
+    (set per step by the loop; the scheduler object stays constant)."""
+    if time_budget_min:
+        recipe["sched"] = "onecycle-time"
+        recipe["time_budget_min"] = time_budget_min
+        for pg in opt.param_groups:
+            pg["lr"] = onecycle_lr(0.0, recipe["lr"])
+        return make_scheduler("constant", opt, recipe["lr"], recipe["epochs"], steps)
+    return make_scheduler(recipe["sched"], opt, recipe["lr"], recipe["epochs"], steps)
+
+
+def train_epoch(model, opt, sched, xtr, ytr, g, recipe, bf16: bool, train_time: float, budget_s: float):
+    """One pass over the shuffled training set. Returns (loss, accuracy, faces seen, out of
+    time); with a time budget it stops mid-epoch when the budget is spent."""
+    model.train()
+    te = time.time()
+    steps = math.ceil(len(xtr) / recipe["batch"])
+    perm = torch.randperm(len(xtr), generator=g)
+    tot_loss, tot_ok, seen = 0.0, 0, 0
+    for i in range(steps):
+        if budget_s:
+            progress = (train_time + time.time() - te) / budget_s
+            if progress >= 1.0:
+                return tot_loss / max(1, seen), tot_ok / max(1, seen), seen, True
+            for pg in opt.param_groups:
+                pg["lr"] = onecycle_lr(progress, recipe["lr"])
+        idx = perm[i * recipe["batch"]:(i + 1) * recipe["batch"]]
+        if len(idx) == 0:
+            continue
+        x = augment_batch(xtr[idx], g, recipe["aug"]).contiguous(memory_format=torch.channels_last)
+        y = ytr[idx]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=recipe["smoothing"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe["clip"]:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
+        opt.step()
+        if not budget_s:
+            sched.step()
+        tot_loss += loss.item() * len(y)
+        tot_ok += (logits.argmax(1) == y).sum().item()
+        seen += len(y)
+    return tot_loss / max(1, seen), tot_ok / max(1, seen), seen, False
+
+
+def append_metrics(path: Path, row: dict):
+    with open(path, "a", newline="") as f:
+        csv.writer(f).writerow([row["epoch"], f"{row['lr']:.6g}", f"{row['train_loss']:.4f}",
+                                f"{row['train_acc']:.4f}", f"{row['val_loss']:.4f}",
+                                f"{row['val_acc']:.4f}", f"{row['val_acc_flip']:.4f}",
+                                f"{row['epoch_s']:.1f}", f"{row['train_time_s']:.1f}"])
+
+
+def save_atomically(obj, path: Path):
+    """torch.save under a temporary name, then renamed: a stopped run never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last_path = out / "last.pt"
+    recipe, ck = resolve_recipe(args, last_path)
+    bf16 = not args.no_bf16
+    seed_everything(args.seed)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else out.resolve().parent / "cache"
+    ds, train, val = load_splits(args, ck, last_path, cache_dir)
+
+    model_kw = {"pretrained": args.pretrained} if args.pretrained else {}
+    model = models.build(args.model, len(ds.labels), **model_kw).to(memory_format=torch.channels_last)
+    nparams, flops = models.count_params(model), models.count_flops(model)
     log(f"model: {args.model}  params {nparams:,}  FLOPs/face {flops / 1e6:.1f} M  recipe {recipe}")
-
     steps = math.ceil(len(train.images) / recipe["batch"])
     opt = make_optimizer(recipe["opt"], model.parameters(), recipe["lr"], recipe["wd"])
     budget_s = args.time_budget * 60.0
-    if budget_s:
-        recipe["sched"] = "onecycle-time"
-        recipe["time_budget_min"] = args.time_budget
-        sched = make_scheduler("constant", opt, recipe["lr"], recipe["epochs"], steps)
-        for pg in opt.param_groups:
-            pg["lr"] = onecycle_lr(0.0, recipe["lr"])
-    else:
-        sched = make_scheduler(recipe["sched"], opt, recipe["lr"], recipe["epochs"], steps)
+    sched = make_schedule(recipe, opt, steps, args.time_budget)
     g = torch.Generator().manual_seed(args.seed)
-
     config = dict(model=args.model, labels=ds.labels, classes=args.classes, merge=args.merge,
                   recipe=recipe, seed=args.seed, data=str(args.data), mean=data.MEAN, std=data.STD,
                   input_size=data.IMAGE_SIZE, params=nparams, flops=flops, model_kw=model_kw)
+
     start_epoch, best_acc, train_time = 0, -1.0, 0.0
-    metrics_path = out / "metrics.csv"
     if args.init and ck is None:
         ick = torch.load(args.init, map_location="cpu", weights_only=False)
         if ick.get("config", {}).get("model") != args.model or ick["config"]["labels"] != ds.labels:
@@ -230,83 +293,44 @@ def main(argv=None) -> int:
         log(f"resume: from {last_path} at epoch {start_epoch}, best PublicTest {best_acc:.4f}")
     elif args.resume:
         log(f"resume: {last_path} not found, starting fresh")
+    metrics_path = out / "metrics.csv"
     if start_epoch == 0:
         with open(metrics_path, "w", newline="") as f:
-            csv.writer(f).writerow(["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
-                                    "val_acc_flip", "epoch_s", "train_time_s"])
+            csv.writer(f).writerow(METRICS_HEADER)
     (out / "config.json").write_text(json.dumps(config, indent=2))
 
-    xtr = torch.from_numpy(train.images)
-    ytr = torch.from_numpy(train.labels)
+    xtr, ytr = torch.from_numpy(train.images), torch.from_numpy(train.labels)
     for epoch in range(start_epoch, recipe["epochs"]):
-        model.train()
         te = time.time()
-        perm = torch.randperm(len(xtr), generator=g)
-        tot_loss, tot_ok, seen = 0.0, 0, 0
         lr_now = onecycle_lr(train_time / budget_s, recipe["lr"]) if budget_s else opt.param_groups[0]["lr"]
-        out_of_time = False
-        for i in range(steps):
-            if budget_s:
-                progress = (train_time + time.time() - te) / budget_s
-                if progress >= 1.0:
-                    out_of_time = True
-                    break
-                for pg in opt.param_groups:
-                    pg["lr"] = onecycle_lr(progress, recipe["lr"])
-            idx = perm[i * recipe["batch"]:(i + 1) * recipe["batch"]]
-            if len(idx) == 0:
-                continue
-            x = augment_batch(xtr[idx], g, recipe["aug"]).contiguous(memory_format=torch.channels_last)
-            y = ytr[idx]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=recipe["smoothing"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if recipe["clip"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe["clip"])
-            opt.step()
-            if not budget_s:
-                sched.step()
-            tot_loss += loss.item() * len(y)
-            tot_ok += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-        epoch_s = time.time() - te
-        train_time += epoch_s
+        loss, acc, seen, out_of_time = train_epoch(model, opt, sched, xtr, ytr, g, recipe, bf16, train_time, budget_s)
+        train_time += time.time() - te
         if seen == 0:
             break
-        row = dict(epoch=epoch + 1, lr=lr_now, train_loss=tot_loss / seen, train_acc=tot_ok / seen,
+        row = dict(epoch=epoch + 1, lr=lr_now, train_loss=loss, train_acc=acc,
                    val_loss=float("nan"), val_acc=float("nan"), val_acc_flip=float("nan"))
-        improved = False
+        improved = True
         if val is not None:
-            ev = evaluate_split(model, val, bf16=bf16, channels_last=channels_last)
+            ev = evaluate_split(model, val, bf16=bf16, channels_last=True)
             row.update(val_loss=ev["loss"], val_acc=ev["acc"], val_acc_flip=ev["acc_flip"])
             improved = ev["acc"] > best_acc
-        else:
-            improved = True
         row["epoch_s"] = time.time() - te
         row["train_time_s"] = train_time
-        with open(metrics_path, "a", newline="") as f:
-            csv.writer(f).writerow([row["epoch"], f"{row['lr']:.6g}", f"{row['train_loss']:.4f}",
-                                    f"{row['train_acc']:.4f}", f"{row['val_loss']:.4f}",
-                                    f"{row['val_acc']:.4f}", f"{row['val_acc_flip']:.4f}",
-                                    f"{row['epoch_s']:.1f}", f"{row['train_time_s']:.1f}"])
+        append_metrics(metrics_path, row)
         log(f"epoch {epoch + 1}/{recipe['epochs']}  lr {lr_now:.4g}  train loss {row['train_loss']:.4f} "
             f"acc {row['train_acc']:.4f}  PublicTest loss {row['val_loss']:.4f} acc {row['val_acc']:.4f} "
             f"(flip {row['val_acc_flip']:.4f})  {row['epoch_s']:.0f}s")
+        weights = dict(model=model.state_dict(), config=config, epoch=epoch + 1,
+                       val_acc=row["val_acc"], val_acc_flip=row["val_acc_flip"])
         if improved:
             best_acc = row["val_acc"] if val is not None else best_acc
-            torch.save(dict(model=model.state_dict(), config=config, epoch=epoch + 1,
-                            val_acc=row["val_acc"], val_acc_flip=row["val_acc_flip"]), out / "best.pt.tmp")
-            os.replace(out / "best.pt.tmp", out / "best.pt")
-        torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                        generator=g.get_state(), torch_rng=torch.get_rng_state(), epoch=epoch + 1,
-                        best_acc=best_acc, train_time=train_time, config=config), out / "last.pt.tmp")
-        os.replace(out / "last.pt.tmp", last_path)
+            save_atomically(weights, out / "best.pt")
+        save_atomically(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                             generator=g.get_state(), torch_rng=torch.get_rng_state(), epoch=epoch + 1,
+                             best_acc=best_acc, train_time=train_time, config=config), last_path)
         if args.keep_epochs:
             # Weights only, for training.average over the last epochs of a cycle.
-            torch.save(dict(model=model.state_dict(), config=config, epoch=epoch + 1,
-                            val_acc=row["val_acc"], val_acc_flip=row["val_acc_flip"]), out / f"epoch{epoch + 1:02d}.pt")
+            torch.save(weights, out / f"epoch{epoch + 1:02d}.pt")
         if out_of_time:
             log(f"time budget of {args.time_budget:g} min spent")
             break
