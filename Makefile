@@ -1,7 +1,8 @@
 # fer-live: set-up, build, demo and tests. The README's two commands are `make demo` and `make test`.
 SHELL := /bin/bash
 APT_PACKAGES := libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libv4l-dev \
-                libopenblas-dev pkg-config ffmpeg python3-venv chromium
+                libopenblas-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core pkg-config ffmpeg \
+                python3-venv chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/fer-live
 DEMO_DIR := out/demo
@@ -11,7 +12,8 @@ PY := $(VENV)/bin/python
 .PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch sanitize fuzz clean
 
 # Installs the Debian packages that are missing (nothing is done when all are there).
-# chromium: the --serve page's browser test (it skips without it).
+# chromium: the --serve page's browser test (it skips without it). FreeType, fontconfig and
+# DejaVu: the overlay's text.
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

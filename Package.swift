@@ -31,6 +31,10 @@ let package = Package(
         .systemLibrary(
             name: "CV4L2", path: "Sources/CV4L2", pkgConfig: "libv4l2",
             providers: [.apt(["libv4l-dev"])]),
+        // Overlay text: FreeType rasterises a system font that fontconfig finds.
+        .systemLibrary(
+            name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev", "libfontconfig-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
@@ -49,7 +53,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Parallel", "COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "FaceDetect", dependencies: ["CoreTypes", "Parallel", "NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["CoreTypes", "NeuralNet", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["CoreTypes", "Parallel", "Capture", "FaceDetect", "Classifier"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["CoreTypes", "Parallel", "Capture", "FaceDetect", "Classifier", "CFreeType"], exclude: ["README.md"], swiftSettings: fastMath),
         // The local web page (`--serve`): only the command line depends on the server.
         .target(name: "LiveView", dependencies: ["CoreTypes", "Pipeline", "Capture", "Classifier",
                                                  .product(name: "FlyingFox", package: "FlyingFox")],

@@ -24,57 +24,92 @@ public struct Colour: Sendable, Equatable {
     }
 }
 
-/// Draws results onto frames: a box per face in its emotion's colour, the label and confidence
-/// above it, and optionally the seven probabilities as bars below it.
+/// Draws results onto frames: a box per face in its emotion's colour, a label with the emotion,
+/// its confidence and the face's id, and optionally the seven probabilities as labelled bars.
+/// Text is anti-aliased FreeType (`OverlayText`); every part stays inside the frame
+/// (`FaceLayout`), sized from the frame (`OverlayMetrics`).
 public struct Overlay: Sendable {
     public var showBars: Bool
     public var showLandmarks: Bool
+    let text: any TextDrawing
 
     public init(showBars: Bool = true, showLandmarks: Bool = false) {
+        self.init(showBars: showBars, showLandmarks: showLandmarks, text: OverlayText.shared)
+    }
+
+    init(showBars: Bool, showLandmarks: Bool, text: any TextDrawing) {
         self.showBars = showBars
         self.showLandmarks = showLandmarks
+        self.text = text
+    }
+
+    /// Three letters per bar: enough to tell the seven apart.
+    static let shortNames = ["ang", "dis", "fea", "hap", "sad", "sur", "neu"]
+
+    /// The label's text: "happy 82% #3".
+    static func label(_ face: TrackedFace) -> String {
+        "\(face.scores.top.name) \(Int((face.scores.confidence * 100).rounded()))% #\(face.id)"
     }
 
     public func draw(_ result: FrameResult, on frame: inout Frame) {
-        // Line and text sizes follow the picture so labels read the same at 360p and 4K.
-        let scale = max(1, Int((Double(min(frame.width, frame.height)) / 200).rounded()))
-        let thickness = max(2, scale + 1)
+        let m = OverlayMetrics(width: frame.width, height: frame.height)
         var canvas = Canvas(frame: frame)
         for face in result.faces {
             let colour = Colour.of(face.scores.top)
             let b = face.face.box
-            let x0 = Int(b.x.rounded()), y0 = Int(b.y.rounded())
-            let x1 = Int((b.x + b.width).rounded()), y1 = Int((b.y + b.height).rounded())
-            canvas.rectangle(x0: x0, y0: y0, x1: x1, y1: y1, thickness: thickness, colour: colour)
+            let box = PixelRect(x: Int(b.x.rounded()), y: Int(b.y.rounded()),
+                                width: Int(b.width.rounded()), height: Int(b.height.rounded()))
+            canvas.rectangle(x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1, thickness: m.thickness, colour: colour)
 
-            let label = "\(face.scores.top.name) \(Int((face.scores.confidence * 100).rounded()))%"
-            let pad = scale * 2
-            let textH = BitmapFont.glyphHeight * scale
-            let boxW = BitmapFont.width(of: label, scale: scale) + 2 * pad
-            let boxH = textH + 2 * pad
-            // Above the box, or inside its top edge when there is no room above.
-            let ly = y0 - boxH >= 0 ? y0 - boxH : y0
-            canvas.fill(x0: x0, y0: ly, x1: x0 + boxW, y1: ly + boxH, colour: colour)
-            canvas.text(label, x: x0 + pad, y: ly + pad, scale: scale, colour: .black)
-
-            if showBars { drawBars(face.scores, x: x0, y: y1 + thickness, width: max(x1 - x0, 40 * scale), scale: scale, canvas: &canvas) }
+            let label = Self.label(face)
+            let labelSize = (text.width(of: label, size: m.textSize) + 2 * m.padding, text.lineHeight(size: m.textSize) + 2 * m.padding)
+            let layout = FaceLayout.place(box: box, labelSize: labelSize, panelSize: showBars ? panelSize(m, boxWidth: box.width) : nil,
+                                          frameWidth: frame.width, frameHeight: frame.height, gap: m.thickness)
+            if let r = layout.label {
+                canvas.fill(x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1, colour: colour)
+                text.draw(label, x: r.x0 + m.padding, baseline: r.y0 + m.padding + text.ascent(size: m.textSize),
+                          size: m.textSize, colour: .black, on: &canvas)
+            }
+            if let r = layout.panel { drawPanel(face.scores, in: r, m, canvas: &canvas) }
             if showLandmarks {
+                let dot = max(1, m.thickness / 2)
                 for p in face.face.landmarks {
                     let px = Int(p.x.rounded()), py = Int(p.y.rounded())
-                    canvas.fill(x0: px - scale, y0: py - scale, x1: px + scale + 1, y1: py + scale + 1, colour: colour)
+                    canvas.fill(x0: px - dot, y0: py - dot, x1: px + dot + 1, y1: py + dot + 1, colour: colour)
                 }
             }
         }
         frame = canvas.frame
     }
 
-    private func drawBars(_ scores: EmotionScores, x: Int, y: Int, width: Int, scale: Int, canvas: inout Canvas) {
-        let barH = 3 * scale
+    private func nameWidth(_ m: OverlayMetrics) -> Int {
+        Self.shortNames.map { text.width(of: $0, size: m.barTextSize) }.max() ?? 0
+    }
+
+    private func rowHeight(_ m: OverlayMetrics) -> Int { text.lineHeight(size: m.barTextSize) + 2 }
+
+    /// Names, then bars at least five names wide (or the box's width).
+    private func panelSize(_ m: OverlayMetrics, boxWidth: Int) -> (width: Int, height: Int) {
+        let names = nameWidth(m)
+        let bars = max(boxWidth - names - 3 * m.padding, 4 * names)
+        return (names + bars + 3 * m.padding, Emotion.allCases.count * rowHeight(m) + 2 * m.padding)
+    }
+
+    /// A dark panel with one row per emotion: its short name in light grey and its bar on a
+    /// darker track, so that neutral's grey reads against the panel as well as on the video.
+    private func drawPanel(_ scores: EmotionScores, in r: PixelRect, _ m: OverlayMetrics, canvas: inout Canvas) {
+        canvas.fill(x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1, colour: Colour(24, 24, 24))
+        let names = nameWidth(m), row = rowHeight(m)
+        let barX = r.x0 + 2 * m.padding + names, barW = r.x1 - m.padding - barX
+        let barH = max(2, row * 3 / 5)
         for (i, emotion) in Emotion.allCases.enumerated() {
-            let top = y + i * (barH + scale)
-            let len = Int((Float(width) * scores[emotion]).rounded())
-            canvas.fill(x0: x, y0: top, x1: x + width, y1: top + barH, colour: Colour(40, 40, 40))
-            canvas.fill(x0: x, y0: top, x1: x + len, y1: top + barH, colour: Colour.of(emotion))
+            let top = r.y0 + m.padding + i * row
+            text.draw(Self.shortNames[i], x: r.x0 + m.padding, baseline: top + 1 + text.ascent(size: m.barTextSize),
+                      size: m.barTextSize, colour: Colour(225, 225, 225), on: &canvas)
+            let barTop = top + (row - barH) / 2
+            let length = Int((Float(barW) * min(1, max(0, scores[emotion]))).rounded())
+            canvas.fill(x0: barX, y0: barTop, x1: barX + barW, y1: barTop + barH, colour: Colour(70, 70, 70))
+            canvas.fill(x0: barX, y0: barTop, x1: barX + length, y1: barTop + barH, colour: Colour.of(emotion))
         }
     }
 }
@@ -106,7 +141,36 @@ struct Canvas {
         fill(x0: x1 - t, y0: y0, x1: x1, y1: y1, colour: colour)
     }
 
-    mutating func text(_ string: String, x: Int, y: Int, scale: Int, colour: Colour) {
+    /// Blends `colour` over the frame through an 8-bit coverage map placed at (`x`, `y`).
+    mutating func blend(coverage: [UInt8], width: Int, height: Int, x: Int, y: Int, colour: Colour) {
+        let xa = max(0, x), xb = min(frame.width, x + width)
+        let ya = max(0, y), yb = min(frame.height, y + height)
+        guard xa < xb, ya < yb, coverage.count >= width * height else { return }
+        let stride = frame.stride
+        let (r, g, b) = (Int(colour.r), Int(colour.g), Int(colour.b))
+        frame.pixels.withUnsafeMutableBufferPointer { px in
+            coverage.withUnsafeBufferPointer { cov in
+                for yy in ya..<yb {
+                    let row = (yy - y) * width
+                    var o = yy * stride + xa * 3
+                    for xx in xa..<xb {
+                        let a = Int(cov[row + xx - x])
+                        if a == 255 {
+                            px[o] = colour.r; px[o + 1] = colour.g; px[o + 2] = colour.b
+                        } else if a > 0 {
+                            // out = under + (over - under) * a / 255, rounded.
+                            px[o] = UInt8((Int(px[o]) * (255 - a) + r * a + 127) / 255)
+                            px[o + 1] = UInt8((Int(px[o + 1]) * (255 - a) + g * a + 127) / 255)
+                            px[o + 2] = UInt8((Int(px[o + 2]) * (255 - a) + b * a + 127) / 255)
+                        }
+                        o += 3
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func bitmapText(_ string: String, x: Int, y: Int, scale: Int, colour: Colour) {
         var cx = x
         for ch in string {
             if let rows = BitmapFont.rows(for: ch) {
