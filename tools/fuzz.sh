@@ -16,7 +16,11 @@ mkdir -p "$OUT"
 for name in $NAMES; do
     [ -d "Fuzz/corpus/$name" ] || { echo "fuzz: no harness named $name (Fuzz/corpus/$name)" >&2; exit 64; }
     # The linker's "Cannot export local symbol" lines are gold's notes about ASan's own symbols.
+    # The coverage kinds are named because SwiftPM's --sanitize=fuzzer alone left the Swift
+    # modules uninstrumented (5,239 counters, all from C, against 18,339 with them): libFuzzer
+    # then found no input more interesting than another and fuzzed blind.
     FER_LIVE_FUZZ=1 swift build --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address \
+        -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
         --product "fuzz-$name" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error|Compiling|complete" | tail -3
 done
 status=0
@@ -40,7 +44,10 @@ for name in $NAMES; do
     size=$(ls "$corpus" | wc -l)
     rate=$(( runs / (SECONDS_EACH > 0 ? SECONDS_EACH : 1) ))
     echo "| $name | $SECONDS_EACH | $runs | $rate | $cov | $size | $((after - before)) |" >> "$OUT/summary.md"
-    if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
+    if grep -q "no interesting inputs were found" "$log"; then
+        echo "FAIL fuzz-$name: libFuzzer saw no coverage (harness not instrumented?) (see $log)"
+        status=1
+    elif [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
         echo "FAIL fuzz-$name: exit $rc, $((after - before)) new finding(s) in Fuzz/regressions/$name (see $log)"
         status=1
     else
