@@ -4,8 +4,9 @@ import Foundation
 /// Copies the best audio stream of an input file into an output container, packet for packet
 /// (no decoding, no re-encoding), on the timeline of the video written beside it.
 ///
-/// The input is opened a second time, on its own, and only its audio packets are read, so the
-/// video pipeline never sees audio. Packets are read ahead only as far as the video written so
+/// The packets come from one of two places: the `AudioTap` of the `VideoFileSource` reading the
+/// video (one demuxer for both: pipes and streams work), or the input opened a second time on
+/// its own (`make(from:)`: any file, without a source). Packets are read ahead only as far as the video written so
 /// far (`copy(before:)`), which keeps the output interleaved and the muxer's buffer small; at the
 /// end, audio stops at the end of the last video frame written, so a run cut short by
 /// `--max-frames` or Ctrl-C gets no audio past its video.
@@ -16,8 +17,13 @@ final class AudioCopy {
     /// The codec copied, FFmpeg's short name ("aac", "mp3", "opus").
     let codecName: String
 
-    private let input: FormatInput
-    private let inputIndex: Int32
+    /// Where packets come from: a second opening of the input, or the video source's tap.
+    private enum Feed {
+        case file(FormatInput, index: Int32)
+        case tap(AudioTap)
+    }
+
+    private let feed: Feed
     private let inputTimeBase: AVRational
     /// The video's first timestamp, in the audio stream's time base.
     private let origin: Int64
@@ -46,40 +52,54 @@ final class AudioCopy {
             warningHandler("\(path): the \(muxer) container cannot hold \(FF.codecName(id)) audio from \(source); writing video only")
             return nil
         }
-        return try AudioCopy(input: input, index: best, stream: stream, into: container, source: source, path: path,
-                             warningHandler: warningHandler)
-    }
-
-    private init(input: FormatInput, index: Int32, stream: UnsafeMutablePointer<AVStream>, into container: FormatOutput,
-                 source: String, path: String, warningHandler: @escaping WarningHandler) throws {
-        self.input = input
-        inputIndex = index
-        inputTimeBase = stream.pointee.time_base
-        self.source = source
-        self.path = path
-        self.warningHandler = warningHandler
-        codecName = FF.codecName(stream.pointee.codecpar.pointee.codec_id)
-        for i in 0..<Int32(input.context.pointee.nb_streams) where i != index {
+        for i in 0..<Int32(input.context.pointee.nb_streams) where i != best {
             input.stream(i)?.pointee.discard = AVDISCARD_ALL
         }
         let video = av_find_best_stream(input.context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        var origin: Int64 = 0
         if let videoStream = input.stream(video), videoStream.pointee.start_time != FF.noPTS {
             origin = av_rescale_q(videoStream.pointee.start_time, videoStream.pointee.time_base, stream.pointee.time_base)
-        } else {
-            origin = 0
         }
+        return try AudioCopy(feed: .file(input, index: best), parameters: parameters, timeBase: stream.pointee.time_base,
+                             origin: origin, into: container, source: source, path: path, warningHandler: warningHandler)
+    }
+
+    /// The same, for packets from a video source's tap. nil (and the tap closed, so it stops
+    /// queueing) when the container cannot hold the codec.
+    static func make(from tap: AudioTap, into container: FormatOutput, path: String,
+                     warningHandler: @escaping WarningHandler) throws -> AudioCopy? {
+        let id = tap.parameters.pointee.codec_id
+        guard avformat_query_codec(container.context.pointee.oformat, id, FF_COMPLIANCE_NORMAL) == 1 else {
+            let muxer = String(cString: container.context.pointee.oformat.pointee.name)
+            warningHandler("\(path): the \(muxer) container cannot hold \(FF.codecName(id)) audio from \(tap.source); writing video only")
+            tap.close()
+            return nil
+        }
+        return try AudioCopy(feed: .tap(tap), parameters: tap.parameters, timeBase: tap.timeBase, origin: tap.origin,
+                             into: container, source: tap.source, path: path, warningHandler: warningHandler)
+    }
+
+    private init(feed: Feed, parameters: UnsafeMutablePointer<AVCodecParameters>, timeBase: AVRational, origin: Int64,
+                 into container: FormatOutput, source: String, path: String, warningHandler: @escaping WarningHandler) throws {
+        self.feed = feed
+        inputTimeBase = timeBase
+        self.origin = origin
+        self.source = source
+        self.path = path
+        self.warningHandler = warningHandler
+        codecName = FF.codecName(parameters.pointee.codec_id)
 
         guard let output = avformat_new_stream(container.context, nil) else {
             throw CaptureError.cannotWrite(output: path, reason: "cannot add an audio stream")
         }
         self.output = output
-        let copied = avcodec_parameters_copy(output.pointee.codecpar, stream.pointee.codecpar)
+        let copied = avcodec_parameters_copy(output.pointee.codecpar, parameters)
         guard copied >= 0 else { throw CaptureError.cannotWrite(output: path, reason: "audio parameters: \(FF.message(copied))") }
         // The input container's tag may mean nothing (or something else) in the output's; the
         // muxer picks its own from the codec id.
         output.pointee.codecpar.pointee.codec_tag = 0
         // A hint: the muxer may choose another time base when it writes the header.
-        output.pointee.time_base = stream.pointee.time_base
+        output.pointee.time_base = timeBase
         packet = try Packet()
     }
 
@@ -108,20 +128,32 @@ final class AudioCopy {
         }
     }
 
-    /// Reads the next audio packet with a timestamp into `packet`; false at the end.
+    /// Reads the next audio packet with a timestamp into `packet`; false at the end, or (from a
+    /// tap) when the reader has not got further yet.
     private func readPacket() -> Bool {
         let p = packet.packet
         while true {
-            let read = av_read_frame(input.context, p)
-            if read == FF.again { continue }
-            if read < 0 {
-                if read != FF.eof {
-                    warningHandler("\(path): reading audio from \(source) stopped (\(FF.message(read))); the audio ends early")
+            switch feed {
+            case .file(let input, let index):
+                let read = av_read_frame(input.context, p)
+                if read == FF.again { continue }
+                if read < 0 {
+                    if read != FF.eof {
+                        warningHandler("\(path): reading audio from \(source) stopped (\(FF.message(read))); the audio ends early")
+                    }
+                    ended = true
+                    return false
                 }
-                ended = true
-                return false
+                guard p.pointee.stream_index == index else { av_packet_unref(p); continue }
+            case .tap(let tap):
+                switch tap.take(into: p) {
+                case .packet: break
+                case .none: return false
+                case .end:
+                    ended = true
+                    return false
+                }
             }
-            guard p.pointee.stream_index == inputIndex else { av_packet_unref(p); continue }
             if p.pointee.pts == FF.noPTS && p.pointee.dts == FF.noPTS {
                 av_packet_unref(p)
                 skip("an audio packet without a timestamp was skipped")
@@ -144,6 +176,7 @@ final class AudioCopy {
 
     /// Stops copying; says how many packets were skipped when some warnings were held back.
     func finish() {
+        if case .tap(let tap) = feed { tap.close() }
         if pending { av_packet_unref(packet.packet) }
         pending = false
         ended = true

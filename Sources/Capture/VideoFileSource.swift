@@ -30,6 +30,8 @@ public final class VideoFileSource: FrameSource {
     /// Where reading stands, for warnings: frames are numbered from 0, as in the CSV.
     private var position: String { delivered == 0 ? "before the first frame" : "after frame #\(delivered - 1)" }
     private var lastTime: Double?
+    /// The audio handed to a writer from this demuxer (`tapAudio()`), nil when none was asked for.
+    private var audioTap: AudioTap?
 
     /// Everything that holds C memory, dropped as one on `close()`.
     private final class State {
@@ -101,7 +103,25 @@ public final class VideoFileSource: FrameSource {
 
     deinit { close() }
 
-    public func close() { state = nil }
+    public func close() {
+        audioTap?.finish()
+        state = nil
+    }
+
+    /// The input's best audio stream, read by this source's own demuxer and queued for a writer
+    /// (`VideoWriter.Options.audioTap`); nil when the input has no audio. Call before the first
+    /// `nextFrame()`. One reading serves both, so pipes and live streams keep their sound.
+    public func tapAudio() -> AudioTap? {
+        if let audioTap { return audioTap }
+        guard let state, delivered == 0 else { return nil }
+        let context = state.input.context
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, state.streamIndex, nil, 0)
+        guard best >= 0, let stream = state.input.stream(best), let video = state.input.stream(state.streamIndex),
+              let tap = AudioTap(stream: stream, index: best, video: video, source: name) else { return nil }
+        stream.pointee.discard = AVDISCARD_DEFAULT
+        audioTap = tap
+        return tap
+    }
 
     /// Consecutive failures (of demuxing or decoding, with no frame in between) after which the
     /// input is taken to be unreadable rather than damaged in places.
@@ -146,10 +166,15 @@ public final class VideoFileSource: FrameSource {
                     }
                 }
                 state.draining = true
+                audioTap?.finish()
                 _ = state.decoder.send(nil)
                 continue
             }
             defer { av_packet_unref(state.packet.packet) }
+            if let audioTap, state.packet.packet.pointee.stream_index == audioTap.streamIndex {
+                audioTap.push(state.packet.packet)
+                continue
+            }
             guard state.packet.packet.pointee.stream_index == state.streamIndex else { continue }
             let sent = state.decoder.send(state.packet)
             if sent < 0, sent != FF.again {
@@ -186,6 +211,7 @@ public final class VideoFileSource: FrameSource {
 
     private func finish(_ state: State) {
         state.finished = true
+        audioTap?.finish()
         if let expected = info.frameCount, delivered < expected {
             warn("ended after \(delivered) of the \(expected) frames the container announces (truncated or damaged?)")
         }

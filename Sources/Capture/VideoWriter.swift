@@ -40,11 +40,16 @@ public final class VideoWriter {
         /// re-encoding), cut to the video written; nil writes video only. Ignored for images.
         /// When the container cannot hold that codec, the writer warns once and writes video only.
         public var audioFrom: String?
+        /// The audio of the `VideoFileSource` whose frames are written, from its own demuxer
+        /// (`tapAudio()`): what annotate uses, since it also works for pipes and streams. Takes
+        /// precedence over `audioFrom`.
+        public var audioTap: AudioTap?
         public var warningHandler: WarningHandler
 
         public init(codec: Codec = .automatic, preset: String = "veryfast", crf: Int = 20,
                     mpeg4Quality: Int = 3, threads: Int = 2, timing: Timing = .frameTime, audioFrom: String? = nil,
-                    warningHandler: @escaping WarningHandler = Warnings.standardError) {
+                    audioTap: AudioTap? = nil, warningHandler: @escaping WarningHandler = Warnings.standardError) {
+            self.audioTap = audioTap
             self.codec = codec
             self.preset = preset
             self.crf = crf
@@ -227,7 +232,9 @@ private final class VideoEncoding {
         stream.pointee.time_base = encoder.context.pointee.time_base
         stream.pointee.avg_frame_rate = rate
         // Every stream must exist before the header is written.
-        if let source = options.audioFrom {
+        if let tap = options.audioTap {
+            audio = try AudioCopy.make(from: tap, into: output, path: path, warningHandler: options.warningHandler)
+        } else if let source = options.audioFrom {
             audio = try AudioCopy.make(from: source, into: output, path: path, warningHandler: options.warningHandler)
         } else {
             audio = nil

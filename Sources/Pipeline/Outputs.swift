@@ -11,8 +11,11 @@ public struct OutputSettings: Sendable {
     public var log: String?
     public var overlay = Overlay()
     public var encoderThreads = 2
-    /// The input file whose audio stream the video output copies (nil: video only). Only a
-    /// file: the writer opens it a second time, which a camera or live stream cannot repeat.
+    /// The source's audio, from the demuxer that reads its video (`VideoFileSource.tapAudio()`),
+    /// which the video output copies (nil: video only). Closed when no video output takes it.
+    public var audioTap: AudioTap?
+    /// An input file whose audio the video output copies by opening it a second time (only
+    /// when there is no `audioTap`).
     public var audioSource: String?
     /// Files the job reads: no output may be one of them.
     public var inputs: [String] = []
@@ -41,6 +44,8 @@ public struct OutputSettings: Sendable {
     /// The video keeps the source's frame rate; a `.png`/`.jpg` output gets an annotated image
     /// (one per frame with a pattern such as `out_%05d.png`).
     public func openSinks(for info: SourceInfo) throws -> [ResultSink] {
+        // Only a video file takes the audio; otherwise the source must not keep queueing it.
+        if let audioTap, video == nil || ImageWriter.Format(path: video ?? "") != nil { audioTap.close() }
         try OutputCheck.validate(outputs: named, inputs: inputs, overwrite: overwrite)
         var sinks: [ResultSink] = []
         do {
@@ -59,7 +64,8 @@ public struct OutputSettings: Sendable {
                     do {
                         writer = try VideoWriter(path: file.writePath, width: info.width, height: info.height,
                                                  frameRateNumerator: num, frameRateDenominator: den,
-                                                 options: .init(threads: encoderThreads, audioFrom: audioSource))
+                                                 options: .init(threads: encoderThreads, audioFrom: audioSource,
+                                                                audioTap: audioTap))
                     } catch {
                         file.discard()
                         throw error

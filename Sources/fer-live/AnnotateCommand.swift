@@ -40,10 +40,11 @@ struct AnnotateCommand: ParsableCommand {
             outputs.encoderThreads = flags.threads
             outputs.inputs = [input]
             outputs.overwrite = flags.overwrite
-            if !noAudio, Sources.isFile(input) { outputs.audioSource = input }
             let detector = try Components.detector(flags)
             let classifier = try Components.classifier(flags)
             let source = try Sources.open(input, threads: flags.threads, networkTimeout: flags.streamTimeout)
+            // The audio comes from the demuxer that reads the video: files, pipes and streams alike.
+            if !noAudio, let file = source as? VideoFileSource { outputs.audioTap = file.tapAudio() }
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: .file))
             job.showProgress = !flags.quiet

@@ -125,4 +125,31 @@ final class AudioEndToEndTests: XCTestCase {
         XCTAssertNotNil(after.video)
         XCTAssertNil(after.audio)
     }
+
+    /// From standard input (which cannot be opened twice) the audio still comes along: one
+    /// demuxer reads both streams, and no frame is lost to a second reader.
+    func testAudioFromStandardInput() throws {
+        let input = try makeInput()
+        let mkv = path("tone.mkv")
+        let (made, _) = try Self.capture(try Self.tool("ffmpeg"), ["-loglevel", "error", "-y", "-i", input, "-c", "copy", mkv])
+        guard made == 0 else { throw XCTSkip("ffmpeg could not remux the test input") }
+        let out = path("from-stdin.mp4")
+        let process = Process()
+        process.executableURL = try EndToEnd.executable
+        process.arguments = ["annotate", "-", "-o", out, "-q"]
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: mkv))
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        let after = try probe(out), before = try probe(input)
+        let video = try XCTUnwrap(after.video), audio = try XCTUnwrap(after.audio, "no audio from standard input")
+        XCTAssertEqual(video.packets, 50, "every frame of standard input")
+        XCTAssertEqual(audio.codec, "aac")
+        XCTAssertEqual(audio.end, video.end, accuracy: 1.0 / 25, "audio lasts as long as the video")
+        let source = try XCTUnwrap(before.audio)
+        XCTAssertGreaterThanOrEqual(audio.packets, source.packets - 3, "the audio packets of the input, copied")
+    }
 }

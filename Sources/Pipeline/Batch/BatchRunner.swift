@@ -148,8 +148,8 @@ public final class BatchRunner {
             outputs.inputs = item.input.isURL ? [] : [item.input.source]
             // The batch replaces what it wrote for this input before; anything else only with -y.
             outputs.overwrite = settings.overwrite || item.outputs.all.filter(exists).allSatisfy(claimed.contains)
-            if settings.copyAudio && item.outputs.video != nil && Sources.isFile(item.input.source) {
-                outputs.audioSource = item.input.source
+            if settings.copyAudio && item.outputs.video != nil, let file = source as? VideoFileSource {
+                outputs.audioTap = file.tapAudio()
             }
             let mediaTime = MediaTimeSink()
             let sinks = try outputs.openSinks(for: source.info) + [mediaTime]
