@@ -6,9 +6,9 @@ struct AnnotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annotate",
         abstract: "Write the video with a box, label and confidence on every face (an image input gives an image).",
-        discussion: "Keeps the source's frame rate and timestamps, and its audio stream (copied, not re-encoded) where the container can hold the codec. H.264 in MP4 by default; .mkv, .mov, .avi, .png, .jpg by extension.")
+        discussion: "Keeps the source's frame rate and timestamps, and its audio stream (copied, not re-encoded, also from pipes and streams) where the container can hold the codec. H.264 in MP4 by default; .mkv, .mov, .avi, .png, .jpg by extension.")
 
-    @Argument(help: "Video file, image or stream URL.")
+    @Argument(help: "Video file, image, stream URL, or - for standard input.")
     var input: String
 
     @Option(name: .shortAndLong, help: "Output video (or image) path.")

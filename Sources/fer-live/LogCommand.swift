@@ -8,7 +8,7 @@ struct LogCommand: ParsableCommand {
         abstract: "Per-frame emotions as CSV or JSON lines; no video is written.",
         discussion: "With neither --csv nor --jsonl, a readable log goes to standard output.")
 
-    @Argument(help: "Video file, image, stream URL or camera device.")
+    @Argument(help: "Video file, image, stream URL, camera device, or - for standard input.")
     var input: String
 
     @Option(help: "CSV file, or '-' for standard output.")
