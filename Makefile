@@ -38,14 +38,20 @@ swift-test:
 	swift build --build-tests
 	swift test --skip-build
 
-# The whole Swift suite (the C kernels included) under AddressSanitizer, in its own build folder;
-# out of `make test` (about 4 minutes on 2 cores: 234 tests, no report). Leak reports are off:
-# the ones LeakSanitizer prints come from Foundation (Process, mapped Data) at exit, not from
-# fer-live's code. UndefinedBehaviorSanitizer is not here: swiftc 6.3 refuses
-# -sanitize=undefined on Linux.
+# The whole test suite twice: under AddressSanitizer (Swift and the C kernels), then with the C
+# kernels under UndefinedBehaviorSanitizer (swiftc 6.3 refuses -sanitize=undefined on Linux, so
+# the Swift code gets its checks from the checked debug build instead; clang instruments the
+# kernels with about 5,900 checks, any of which aborts the run). Each in its own build folder;
+# out of `make test` (together about 10 minutes on 2 cores). Leak reports are off: the ones
+# LeakSanitizer prints come from Foundation (Process, mapped Data) at exit, not from fer-live.
+UBSAN_RT := $(shell dirname $$(readlink -f $$(which swift)))/../lib/clang/$(shell ls $$(dirname $$(readlink -f $$(which swift)))/../lib/clang 2>/dev/null | head -1)/lib/linux
 sanitize: deps
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 swift test --skip-build --sanitize=address --scratch-path .build-asan
+	swift build --build-tests --scratch-path .build-ubsan -Xcc -fsanitize=undefined \
+	    -Xcc -fno-sanitize-recover=undefined -Xcc -fno-sanitize=function \
+	    -Xlinker -L$(UBSAN_RT) -Xlinker -lclang_rt.ubsan_standalone-x86_64 -Xlinker -rpath -Xlinker $(UBSAN_RT)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 swift test --skip-build --scratch-path .build-ubsan
 
 # libFuzzer over the parsers of untrusted bytes (safetensors, model JSON, FER2013 CSV), each for
 # FUZZ_SECONDS (default 600, so about 32 minutes with the build); findings land in
@@ -75,4 +81,4 @@ bench-batch: build
 	bash tools/bench_batch.sh
 
 clean:
-	rm -rf .build .build-asan .build-fuzz out
+	rm -rf .build .build-asan .build-ubsan .build-fuzz out
