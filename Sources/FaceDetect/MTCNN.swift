@@ -105,9 +105,19 @@ public struct MTCNN: FaceDetecting {
 
     /// `detect(in:)`, with `observer` called at the named points of the cascade (profiling).
     public func detect(in frame: Frame, observer: (any CascadeObserver)?) throws -> [Face] {
+        try detect(in: frame, skippingFinestLevels: 0, observer: observer)
+    }
+
+    /// The cascade without the `count` finest pyramid levels: only faces larger than
+    /// `minFaceSize / scaleFactor^count` are searched for (about 40 px for 2 levels at the
+    /// defaults), at a fraction of the cost, since the finest levels are the largest images
+    /// (the first two hold three quarters of P-Net's pixels). The remaining levels are exactly
+    /// those of a full detection. `KeyframeDetector` looks for newcomers this way between
+    /// keyframes.
+    public func detect(in frame: Frame, skippingFinestLevels count: Int, observer: (any CascadeObserver)? = nil) throws -> [Face] {
         guard frame.width > 0, frame.height > 0 else { return [] }
         try Self.checkBuffer(frame)
-        let scales = scales(width: frame.width, height: frame.height)
+        let scales = Array(scales(width: frame.width, height: frame.height).dropFirst(max(0, count)))
         guard !scales.isEmpty else { return [] }
         defer {
             observer?.frameFinished(levels: scales.map { (Int(Double(frame.width) * $0 + 1), Int(Double(frame.height) * $0 + 1)) })

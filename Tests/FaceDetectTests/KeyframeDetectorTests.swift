@@ -93,6 +93,50 @@ final class KeyframeDetectorTests: XCTestCase {
         XCTAssertEqual(try afterCut.detect(in: try astronaut(shiftedBy: 30, index: 1)).count, 1)
     }
 
+    /// A face that walks in shortens the gap between full detections to `busyInterval`; each
+    /// full detection without a newcomer lengthens it by one frame, back to `interval`.
+    func testANewFaceShortensTheGapUntilTheSceneIsQuietAgain() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 5, busyInterval: 2)
+        XCTAssertEqual(follower.currentInterval, 5)
+        _ = try follower.detect(in: try covered(shiftedBy: 30, index: 0))      // keyframe, nobody there
+        XCTAssertEqual(follower.currentInterval, 5, "a keyframe without a face keeps the gap")
+        // The face appears at frame 1 and is found at the next keyframe, frame 5. Then full
+        // detections come 2 frames later (7), then 3 (10), 4 (14), 5 (19), 5 (24).
+        var gaps: [Int: Int] = [:]
+        for i in 1...20 {
+            let faces = try follower.detect(in: try astronaut(shiftedBy: 30, index: i))
+            XCTAssertEqual(faces.count, i < 5 ? 0 : 1, "frame \(i)")
+            gaps[i] = follower.currentInterval
+        }
+        XCTAssertEqual(gaps[4], 5, "no full detection yet since frame 0")
+        XCTAssertEqual(gaps[5], 2, "the newcomer found at frame 5 brings the next full detection to frame 7")
+        XCTAssertEqual(gaps[6], 2)
+        XCTAssertEqual(gaps[7], 3, "frame 7's full detection finds no one new: the gap grows by one")
+        XCTAssertEqual(gaps[9], 3)
+        XCTAssertEqual(gaps[10], 4)
+        XCTAssertEqual(gaps[14], 5)
+        XCTAssertEqual(gaps[20], 5, "never beyond interval")
+    }
+
+    /// In a busy scene (a newcomer lately) the frames between keyframes are searched for large
+    /// faces, so a face that appears there is found on the frame it appears, not at the next
+    /// keyframe.
+    func testABusySceneFindsANewcomerOnTheFrameItAppears() throws {
+        let follower = KeyframeDetector(detector: try Fixtures.mtcnn(), interval: 5, busyInterval: 2)
+        _ = try follower.detect(in: try covered(shiftedBy: 30, index: 0))      // keyframe, nobody there
+        for i in 1...4 { XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 30, index: i)).count, 0, "quiet: frame \(i)") }
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 30, index: 5)).count, 1, "found at the keyframe")
+        XCTAssertTrue(follower.isBusy)
+        // The face goes (the follower loses it: a full detection on that frame finds nobody new,
+        // so the gap grows to 3 and the scene stays busy), and comes back on frame 7, between
+        // keyframes (the next would be frame 9).
+        XCTAssertEqual(try follower.detect(in: try covered(shiftedBy: 30, index: 6)).count, 0)
+        XCTAssertEqual(follower.currentInterval, 3)
+        XCTAssertTrue(follower.isBusy)
+        XCTAssertEqual(try follower.detect(in: try astronaut(shiftedBy: 30, index: 7)).count, 1, "found on the frame it came back")
+        XCTAssertEqual(follower.currentInterval, 2, "a newcomer between keyframes brings the next full detection closer")
+    }
+
     /// `refine` reads crops from a summed-area table of the faces' region only; the faces must be
     /// exactly those a full-frame table gives, also when the face touches the frame's edge and
     /// when R-Net's regression moves boxes out of the first region.
