@@ -4,28 +4,22 @@ import Foundation
 
 /// Frames from a V4L2 camera (`/dev/videoN`) through libv4l2, with mmap buffers.
 ///
-/// `init` opens the device and negotiates size, frame rate and pixel format; streaming starts on
-/// the first `nextFrame()`, so probing a camera does not turn it on. Each `nextFrame()` waits at
-/// most `timeout` seconds (then throws `CaptureError.timeout`). `close()` stops streaming, unmaps
-/// the buffers and closes the device.
+/// `init` opens the device and negotiates pixel format, size and frame rate (each a request:
+/// what the driver gave is in `info`, with one warning when it differs from what was asked);
+/// streaming starts on the first `nextFrame()`, so probing a camera does not turn it on. Each
+/// `nextFrame()` waits at most `timeout` seconds. A camera that fails after frames were
+/// delivered (unplugged, stopped delivering) ends the input: `nextFrame()` returns nil and
+/// `failure` says why, so the job keeps what it recorded and still ends in an error.
+/// `close()` stops streaming, unmaps and frees the buffers and closes the device.
 public final class CameraSource: FrameSource {
-    public enum PixelFormat: String, Sendable, CaseIterable {
-        /// YUYV when the camera offers it, else MJPEG, else libv4l2's conversion to RGB24.
-        case automatic
-        /// Raw YUYV 4:2:2, converted by `PixelConversion.yuyvToRGB`.
-        case yuyv
-        /// Motion JPEG, decoded by FFmpeg's MJPEG decoder: what cameras send at high resolutions.
-        case mjpeg
-        /// RGB24 from libv4l2, which converts whatever the camera sends.
-        case rgb24
-    }
+    public typealias PixelFormat = CameraPixelFormat
 
     public struct Options {
         public var width: Int
         public var height: Int
         public var framesPerSecond: Int
         public var pixelFormat: PixelFormat
-        /// Seconds to wait for a frame before `nextFrame()` throws.
+        /// Seconds to wait for a frame before the camera counts as stopped.
         public var timeout: Double
         public var bufferCount: Int
         public var warningHandler: WarningHandler
@@ -46,44 +40,48 @@ public final class CameraSource: FrameSource {
     public let info: SourceInfo
     /// The format the driver agreed to deliver.
     public let negotiatedFormat: PixelFormat
+    /// Everything the device lists: formats, their sizes and frame rates.
+    public let offers: [CameraFormatOffer]
+    /// The device's name for itself (V4L2's card name) and its driver.
+    public let card: String
+    public let driver: String
+    public private(set) var failure: Error?
     private let options: Options
     private let device: V4L2Device
-    private let bytesPerLine: Int
-    private var mjpeg: (decoder: Decoder, frame: AVFrameBox, packet: Packet, converter: RGBConverter)?
+    private let converter: CameraFrameConverter
     private var delivered = 0
     private var firstTimestamp: Double?
     private var closed = false
 
-    public init(device path: String, options: Options = Options()) throws {
+    public convenience init(device path: String, options: Options = Options()) throws {
+        try self.init(device: path, options: options, system: LibV4L2System.shared)
+    }
+
+    init(device path: String, options: Options, system: V4L2System) throws {
         self.options = options
-        device = try V4L2Device(path: path)
+        device = try V4L2Device(path: path, system: system, warningHandler: options.warningHandler)
 
         var capability = v4l2_capability()
         try device.require(FER_VIDIOC_QUERYCAP, &capability, doing: "VIDIOC_QUERYCAP")
         let caps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
             ? capability.device_caps : capability.capabilities
         guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0 else {
-            throw CaptureError.deviceFailed(input: path, reason: "not a video capture device (a metadata or output node?)")
+            let what = caps & UInt32(V4L2_CAP_VIDEO_OUTPUT) != 0 ? "a video output node"
+                : caps & UInt32(V4L2_CAP_META_CAPTURE) != 0 ? "a metadata node" : "another kind of node"
+            throw CaptureError.deviceFailed(input: path, reason: "not a video capture device (\(what))")
         }
         guard caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
             throw CaptureError.deviceFailed(input: path, reason: "the device cannot stream with mmap buffers")
         }
-        let card = withUnsafeBytes(of: capability.card) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        card = Self.text(capability.card)
+        driver = Self.text(capability.driver)
+        let offers = device.formatOffers()
+        self.offers = offers
 
-        let offered = Self.offeredFormats(device)
-        let wanted: PixelFormat
-        switch options.pixelFormat {
-        case .automatic:
-            wanted = offered.contains(FER_PIX_FMT_YUYV) ? .yuyv
-                : (offered.contains(FER_PIX_FMT_MJPEG) || offered.contains(FER_PIX_FMT_JPEG)) ? .mjpeg : .rgb24
-        default: wanted = options.pixelFormat
-        }
-        let fourcc: UInt32
-        switch wanted {
-        case .yuyv: fourcc = FER_PIX_FMT_YUYV
-        case .mjpeg: fourcc = offered.contains(FER_PIX_FMT_MJPEG) || !offered.contains(FER_PIX_FMT_JPEG) ? FER_PIX_FMT_MJPEG : FER_PIX_FMT_JPEG
-        case .rgb24, .automatic: fourcc = FER_PIX_FMT_RGB24
-        }
+        let wanted = Self.choose(options.pixelFormat, from: offers, width: options.width, height: options.height,
+                                 framesPerSecond: Double(options.framesPerSecond))
+        // The fourcc the device lists for the format (MJPG or JPEG), else its first.
+        let fourcc = wanted.fourccs.first { code in offers.contains { $0.code == code } } ?? wanted.fourccs[0]
 
         var format = v4l2_format()
         format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -94,38 +92,22 @@ public final class CameraSource: FrameSource {
         try device.require(FER_VIDIOC_S_FMT, &format, doing: "VIDIOC_S_FMT")
         guard format.fmt.pix.pixelformat == fourcc else {
             throw CaptureError.unsupportedPixelFormat(
-                input: path, reason: "asked for \(Self.fourccName(fourcc)), the driver offers \(Self.fourccName(format.fmt.pix.pixelformat))")
+                input: path, reason: "asked for \(CameraPixelFormat.fourccName(fourcc)), the driver offers \(CameraPixelFormat.fourccName(format.fmt.pix.pixelformat)) (see fer-live probe \(path))")
         }
         negotiatedFormat = wanted
         let width = Int(format.fmt.pix.width), height = Int(format.fmt.pix.height)
-        bytesPerLine = Int(format.fmt.pix.bytesperline)
-        if width != options.width || height != options.height {
-            options.warningHandler("\(path): asked for \(options.width)x\(options.height), the camera gives \(width)x\(height)")
-        }
+        let rate = Self.negotiateRate(device, framesPerSecond: options.framesPerSecond)
+        Self.reportDifference(path, options: options, width: width, height: height, rate: rate)
 
-        // Frame rate: a request, which drivers round to what they support.
-        var parameters = v4l2_streamparm()
-        parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        if device.control(FER_VIDIOC_G_PARM, &parameters) == 0,
-           parameters.parm.capture.capability & UInt32(V4L2_CAP_TIMEPERFRAME) != 0 {
-            parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1, denominator: UInt32(max(1, options.framesPerSecond)))
-            device.control(FER_VIDIOC_S_PARM, &parameters)
-            device.control(FER_VIDIOC_G_PARM, &parameters)
-        }
-        let period = parameters.parm.capture.timeperframe
-        let rate = period.numerator > 0 && period.denominator > 0
-            ? (Int(period.denominator), Int(period.numerator)) : (0, 1)
-
-        if wanted == .mjpeg {
-            mjpeg = (try Decoder(codecID: AV_CODEC_ID_MJPEG, threads: 1, name: path), try AVFrameBox(), try Packet(), RGBConverter())
-        }
+        converter = try CameraFrameConverter(format: wanted, width: width, height: height,
+                                             bytesPerLine: Int(format.fmt.pix.bytesperline), name: path)
         info = SourceInfo(
             name: path, width: width, height: height,
-            frameRateNumerator: rate.0, frameRateDenominator: rate.1,
+            frameRateNumerator: rate?.numerator ?? 0, frameRateDenominator: rate?.denominator ?? 1,
             timeBaseNumerator: 1, timeBaseDenominator: 1_000_000,
             frameCount: nil, duration: nil,
-            codec: wanted == .mjpeg ? "mjpeg" : "rawvideo (\(card))",
-            pixelFormat: wanted == .yuyv ? "yuyv422" : wanted == .mjpeg ? "mjpeg" : "rgb24")
+            codec: wanted == .mjpeg ? "mjpeg (\(card))" : "rawvideo (\(card))",
+            pixelFormat: wanted.ffmpegName)
     }
 
     deinit { close() }
@@ -133,11 +115,22 @@ public final class CameraSource: FrameSource {
     public func close() {
         closed = true
         device.close()
-        mjpeg = nil
     }
 
     public func nextFrame() throws -> Frame? {
-        guard !closed else { return nil }
+        guard !closed, failure == nil else { return nil }
+        do {
+            return try readFrame()
+        } catch let error as CaptureError where delivered > 0 {
+            // Midway: the frames so far are worth keeping (the recording, the CSV), so the input
+            // ends here and the job reports the error after finishing its outputs.
+            failure = error
+            device.close()
+            return nil
+        }
+    }
+
+    private func readFrame() throws -> Frame {
         if !device.streaming { try device.startStreaming(bufferCount: max(2, options.bufferCount)) }
         while true {
             let buffer = try device.dequeue(timeout: options.timeout)
@@ -153,7 +146,7 @@ public final class CameraSource: FrameSource {
                                             count: min(Int(buffer.bytesused), mapped.length))
             let pixels: [UInt8]
             do {
-                pixels = try convert(bytes)
+                pixels = try converter.convert(bytes)
             } catch let error as CaptureError {
                 // One bad frame (a truncated JPEG) must not end a live capture.
                 options.warningHandler("\(info.name): frame skipped: \(error.reason)")
@@ -168,60 +161,55 @@ public final class CameraSource: FrameSource {
         }
     }
 
-    private func convert(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [UInt8] {
-        switch negotiatedFormat {
-        case .yuyv:
-            return try PixelConversion.yuyvToRGB(bytes, width: info.width, height: info.height,
-                                                 bytesPerLine: bytesPerLine > 0 ? bytesPerLine : nil, name: info.name)
-        case .mjpeg:
-            guard let mjpeg, let base = bytes.baseAddress else { return [] }
-            let packet = mjpeg.packet.packet
-            let made = av_new_packet(packet, Int32(bytes.count))
-            guard made >= 0, let data = packet.pointee.data else {
-                throw CaptureError.readFailed(input: info.name, reason: FF.message(made))
-            }
-            data.update(from: base, count: bytes.count)
-            defer { av_packet_unref(packet) }
-            let sent = mjpeg.decoder.send(mjpeg.packet)
-            guard sent >= 0 else { throw CaptureError.readFailed(input: info.name, reason: "MJPEG: \(FF.message(sent))") }
-            let received = mjpeg.decoder.receive(into: mjpeg.frame)
-            guard received >= 0 else { throw CaptureError.readFailed(input: info.name, reason: "MJPEG: \(FF.message(received))") }
-            defer { av_frame_unref(mjpeg.frame.frame) }
-            guard Int(mjpeg.frame.frame.pointee.width) == info.width, Int(mjpeg.frame.frame.pointee.height) == info.height else {
-                throw CaptureError.readFailed(input: info.name, reason: "MJPEG frame is \(mjpeg.frame.frame.pointee.width)x\(mjpeg.frame.frame.pointee.height), not \(info.width)x\(info.height)")
-            }
-            return try mjpeg.converter.rgb(from: mjpeg.frame.frame, name: info.name)
-        case .rgb24, .automatic:
-            let stride = 3 * info.width
-            let line = max(bytesPerLine, stride)
-            guard let base = bytes.baseAddress, bytes.count >= line * (info.height - 1) + stride else {
-                throw CaptureError.readFailed(input: info.name, reason: "short RGB24 frame: \(bytes.count) bytes")
-            }
-            return [UInt8](unsafeUninitializedCapacity: stride * info.height) { out, count in
-                guard let destination = out.baseAddress else { return }
-                for y in 0..<info.height { (destination + y * stride).update(from: base + y * line, count: stride) }
-                count = stride * info.height
-            }
-        }
+    /// The format to ask for. `.automatic` takes, among the camera's own (not libv4l2-emulated)
+    /// formats, the first in fer-live's order of preference that has the size at the frame rate,
+    /// else the first that has the size, else the first it reads at all; a camera offering none
+    /// of them gets libv4l2's RGB24 conversion. YUYV comes first (no decoding, exact), then MJPEG
+    /// (what webcams send at sizes USB 2 cannot carry raw at full rate).
+    static func choose(_ asked: PixelFormat, from offers: [CameraFormatOffer], width: Int, height: Int,
+                       framesPerSecond: Double) -> PixelFormat {
+        guard asked == .automatic else { return asked }
+        let preference: [PixelFormat] = [.yuyv, .mjpeg, .nv12, .yu12, .uyvy, .rgb24, .bgr24]
+        let native = offers.filter { !$0.emulated }
+        let candidates = preference.compactMap { format in native.first { $0.pixelFormat == format } }
+        let fits = candidates.first { $0.sizes.contains { $0.includes(width: width, height: height) && $0.allows(framesPerSecond: framesPerSecond) } }
+            ?? candidates.first { $0.sizes.contains { $0.includes(width: width, height: height) } }
+            ?? candidates.first
+        return fits?.pixelFormat ?? .rgb24
     }
 
-    /// The fourcc codes the device (plus libv4l2's emulation) lists.
-    private static func offeredFormats(_ device: V4L2Device) -> Set<UInt32> {
-        var found = Set<UInt32>()
-        for index in 0..<64 {
-            var description = v4l2_fmtdesc()
-            description.index = UInt32(index)
-            description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-            guard device.control(FER_VIDIOC_ENUM_FMT, &description) == 0 else { break }
-            // Emulated formats are libv4l2's conversions; only native ones count for the choice.
-            if description.flags & UInt32(V4L2_FMT_FLAG_EMULATED) == 0 { found.insert(description.pixelformat) }
+    /// VIDIOC_S_PARM with the asked rate, then what the driver settled on (G_PARM). Nil when the
+    /// driver does not say.
+    private static func negotiateRate(_ device: V4L2Device, framesPerSecond: Int) -> (numerator: Int, denominator: Int, settable: Bool)? {
+        var parameters = v4l2_streamparm()
+        parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        guard device.control(FER_VIDIOC_G_PARM, &parameters) == 0 else { return nil }
+        let settable = parameters.parm.capture.capability & UInt32(V4L2_CAP_TIMEPERFRAME) != 0
+        if settable {
+            parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1, denominator: UInt32(max(1, framesPerSecond)))
+            device.control(FER_VIDIOC_S_PARM, &parameters)
+            device.control(FER_VIDIOC_G_PARM, &parameters)
         }
-        return found
+        let period = parameters.parm.capture.timeperframe
+        guard period.numerator > 0, period.denominator > 0 else { return nil }
+        return (Int(period.denominator), Int(period.numerator), settable)
     }
 
-    static func fourccName(_ code: UInt32) -> String {
-        let bytes = (0..<4).map { UInt8(truncatingIfNeeded: code >> (8 * UInt32($0))) }
-        return String(decoding: bytes, as: UTF8.self)
+    /// One line when the camera gives another size or frame rate than asked.
+    private static func reportDifference(_ path: String, options: Options, width: Int, height: Int,
+                                         rate: (numerator: Int, denominator: Int, settable: Bool)?) {
+        let fps = rate.map { Double($0.numerator) / Double($0.denominator) }
+        let sizeDiffers = width != options.width || height != options.height
+        let rateDiffers = fps.map { abs($0 - Double(options.framesPerSecond)) > 0.01 * Double(options.framesPerSecond) } ?? false
+        guard sizeDiffers || rateDiffers else { return }
+        let gives = "\(width)x\(height)" + (fps.map { " at \(CameraFrameSize.rate($0)) fps" } ?? "")
+        var line = "\(path): asked for \(options.width)x\(options.height) at \(options.framesPerSecond) fps, the camera gives \(gives)"
+        if rateDiffers, rate?.settable == false { line += " (its frame rate cannot be set)" }
+        options.warningHandler(line)
+    }
+
+    private static func text<T>(_ field: T) -> String {
+        withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
 

@@ -19,8 +19,13 @@ struct LiveCommand: ParsableCommand {
     @Option(help: "Capture size WIDTHxHEIGHT.")
     var size: String = "640x480"
 
-    @Option(help: "Capture frame rate.")
+    @Option(help: "Capture frame rate (asked with VIDIOC_S_PARM; a camera that gives another is reported).")
     var fps: Int = 30
+
+    @Option(name: .customLong("pixel-format"), help: ArgumentHelp(
+        "Camera pixel format: \(CameraPixelFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
+        discussion: "automatic takes the camera's own YUYV, else MJPEG, else NV12, YU12, UYVY, RGB24, BGR24 (preferring one that has the size at the frame rate); fer-live probe /dev/videoN lists what a camera offers."))
+    var pixelFormat: CameraPixelFormat = .automatic
 
     @Option(help: "Read this video file instead of a camera.")
     var input: String?
@@ -71,7 +76,11 @@ struct LiveCommand: ParsableCommand {
                 source = try VideoFileSource(path: input, options: .init(threads: 1, networkTimeout: flags.streamTimeout))
             } else {
                 let (w, h) = try parsedSize()
-                source = try CameraSource(device: device, options: .init(width: w, height: h, framesPerSecond: fps))
+                // A camera that stops delivering for --stream-timeout seconds ends the run like a
+                // stalled stream: what was recorded is kept, the exit status is 1.
+                source = try CameraSource(device: device, options: .init(
+                    width: w, height: h, framesPerSecond: fps, pixelFormat: pixelFormat,
+                    timeout: flags.streamTimeout))
             }
             var job = Job(source: source, detector: detector, classifier: classifier,
                           outputs: outputs, options: flags.pipelineOptions(mode: .live))
@@ -81,3 +90,5 @@ struct LiveCommand: ParsableCommand {
         }
     }
 }
+
+extension CameraPixelFormat: ExpressibleByArgument {}

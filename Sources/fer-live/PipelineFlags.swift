@@ -21,7 +21,7 @@ struct PipelineFlags: ParsableArguments {
     @Option(help: "Decoder and encoder threads.")
     var threads: Int = 2
 
-    @Option(name: .customLong("stream-timeout"), help: "Seconds a network stream may stall before the run ends with an error (what was read is kept).")
+    @Option(name: .customLong("stream-timeout"), help: "Seconds a network stream or camera may stall before the run ends with an error (what was read is kept).")
     var streamTimeout: Double = 10
 
     @Option(help: "Emotion model name in models/emotion.")
