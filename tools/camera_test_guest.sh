@@ -245,7 +245,7 @@ fer_bg() {
     "$FL" "$@" >"$T/$name.out" 2>"$T/$name.err" &
     PID=$!
 }
-fer_bg stall live $MINFACE --device $CAP --size 640x480 --stream-timeout 3 --max-frames 100000 --jsonl $T/stall.jsonl -o $T/stall.mp4
+fer_bg stall live $MINFACE --device $CAP --size 640x480 --fps 60 --stream-timeout 3 --max-frames 100000 --jsonl $T/stall.jsonl -o $T/stall.mp4
 wait_for_frames stall 30 || info "stall: no frame seen before the stall"
 sleep 1
 v4l2-ctl -d $CAP -c percentage_of_dropped_buffers=100
@@ -267,7 +267,7 @@ fi
 
 section "unplug"
 # --- unplugged while streaming (vivid's disconnect control): last, the node is gone afterwards
-fer_bg unplug live $MINFACE --device $CAP --size 640x480 --max-frames 100000 --csv $T/unplug.csv --jsonl $T/unplug.jsonl -o $T/unplug.mp4
+fer_bg unplug live $MINFACE --device $CAP --size 640x480 --fps 60 --max-frames 100000 --csv $T/unplug.csv --jsonl $T/unplug.jsonl -o $T/unplug.mp4
 wait_for_frames unplug 30 || info "unplug: no frame seen before the disconnect"
 sleep 2
 v4l2-ctl -d $CAP -c disconnect=1
