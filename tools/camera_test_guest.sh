@@ -49,8 +49,9 @@ jsonl_frames() { lines "$1"; }
 jsonl_face_frames() { grep -c '"face_id"' "$1" 2>/dev/null || echo 0; }
 jsonl_faces() { grep -o '"face_id"' "$1" 2>/dev/null | wc -l | tr -d ' '; }
 csv_rows() { if [ -f "$1" ]; then echo $(($(lines "$1") - 1)); else echo -1; fi; }
-# frames fer-live itself decodes back from a recording (it is playable when this matches)
-decoded_frames() { "$FL" log "$1" --jsonl - 2>/dev/null | wc -l | tr -d ' '; }
+# frames fer-live itself decodes back from a recording (it is playable when this matches);
+# bench decode reads every frame without running the detector again
+decoded_frames() { "$FL" bench decode "$1" --runs 1 2>/dev/null | sed -n 's/^fer-live: \([0-9]*\) frames.*/\1/p'; }
 # the error lines of a run: fer-live's own "fer-live live: ..." line
 error_lines() { grep -c '^fer-live [a-z]*: ' "$1" 2>/dev/null || echo 0; }
 

@@ -86,7 +86,9 @@ public final class CameraSource: FrameSource {
         let wanted = Self.choose(options.pixelFormat, from: offers, width: options.width, height: options.height,
                                  framesPerSecond: Double(options.framesPerSecond))
         // The fourcc the device lists for the format (MJPG or JPEG), else its first.
-        let fourcc = wanted.fourccs.first { code in offers.contains { $0.code == code } } ?? wanted.fourccs[0]
+        guard let fourcc = wanted.fourccs.first(where: { code in offers.contains { $0.code == code } }) ?? wanted.fourccs.first else {
+            throw CaptureError.unsupportedPixelFormat(input: path, reason: "no pixel format to ask for")
+        }
 
         var format = v4l2_format()
         format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
