@@ -82,7 +82,7 @@ slurm-test: build
 
 # The camera path against a real V4L2 driver: Debian's kernel with the vivid virtual camera in a
 # qemu VM (TCG), the release binary inside; each check printed with PASS or FAIL (tools/camera_test.sh).
-# The kernel package is cached in ~/.cache/fer-live-camera; about 3-4 minutes on 2 cores.
+# The kernel package is cached in ~/.cache/fer-live-camera; about 2-3 minutes on 2 cores.
 camera-deps:
 	@missing=$$(for p in $(CAMERA_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
