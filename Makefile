@@ -9,7 +9,11 @@ DEMO_DIR := out/demo
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch sanitize fuzz clean
+# make camera-test: qemu to boot Debian's kernel, busybox as the VM's userland, v4l2-ctl to
+# drive vivid, cpio for the initramfs, binutils' strings to read module dependencies.
+CAMERA_APT_PACKAGES := qemu-system-x86 busybox-static v4l-utils cpio binutils xz-utils
+
+.PHONY: deps build demo test swift-test python-test venv slurm-test bench-batch sanitize fuzz clean camera-deps camera-test
 
 # Installs the Debian packages that are missing (nothing is done when all are there).
 # chromium: the --serve page's browser test (it skips without it). FreeType, fontconfig and
@@ -75,6 +79,19 @@ python-test: venv
 # and munge if missing), an array job of 4 tasks over 8 clips, checked, daemons stopped.
 slurm-test: build
 	bash tools/slurm_test.sh
+
+# The camera path against a real V4L2 driver: Debian's kernel with the vivid virtual camera in a
+# qemu VM (TCG), the release binary inside; each check printed with PASS or FAIL (tools/camera_test.sh).
+# The kernel package is cached in ~/.cache/fer-live-camera; about 2-3 minutes on 2 cores.
+camera-deps:
+	@missing=$$(for p in $(CAMERA_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+camera-test: build camera-deps
+	bash tools/camera_test.sh $(BIN)
 
 # batch over 20 copies of woman2.mp4 against 20 separate `log` runs, and 1 against 2 processes.
 bench-batch: build

@@ -122,8 +122,8 @@ set +e
 timeout "$vm_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
     -kernel "$vmlinuz" -initrd "$work/initrd.cpio" \
     -append 'console=ttyS0 quiet panic=-1 rdinit=/init' \
-    -nographic -no-reboot -monitor none -serial stdio </dev/null 2>&1 | tr -d '\r' | tee "$log" \
-    | grep --line-buffered -E '^(PASS|FAIL|INFO|CAMERA-TEST)' 
+    -nographic -no-reboot -monitor none -serial stdio </dev/null 2>&1 | tee "$log" \
+    | grep -a --line-buffered -E '^(PASS|FAIL|INFO|CAMERA-TEST)' | sed -u 's/\r$//' 
 qemu_rc=${PIPESTATUS[0]}
 set -e
 total_s=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")

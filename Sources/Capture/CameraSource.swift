@@ -22,10 +22,14 @@ public final class CameraSource: FrameSource {
         /// Seconds to wait for a frame before the camera counts as stopped.
         public var timeout: Double
         public var bufferCount: Int
+        /// Whether a size or rate other than the one asked is warned about (one line); off for
+        /// `fer-live probe`, which asks for the defaults only to show what the camera gives.
+        public var reportsDifferences: Bool
         public var warningHandler: WarningHandler
 
         public init(width: Int = 640, height: Int = 480, framesPerSecond: Int = 30,
                     pixelFormat: PixelFormat = .automatic, timeout: Double = 5, bufferCount: Int = 4,
+                    reportsDifferences: Bool = true,
                     warningHandler: @escaping WarningHandler = Warnings.standardError) {
             self.width = width
             self.height = height
@@ -33,6 +37,7 @@ public final class CameraSource: FrameSource {
             self.pixelFormat = pixelFormat
             self.timeout = timeout
             self.bufferCount = bufferCount
+            self.reportsDifferences = reportsDifferences
             self.warningHandler = warningHandler
         }
     }
@@ -81,7 +86,9 @@ public final class CameraSource: FrameSource {
         let wanted = Self.choose(options.pixelFormat, from: offers, width: options.width, height: options.height,
                                  framesPerSecond: Double(options.framesPerSecond))
         // The fourcc the device lists for the format (MJPG or JPEG), else its first.
-        let fourcc = wanted.fourccs.first { code in offers.contains { $0.code == code } } ?? wanted.fourccs[0]
+        guard let fourcc = wanted.fourccs.first(where: { code in offers.contains { $0.code == code } }) ?? wanted.fourccs.first else {
+            throw CaptureError.unsupportedPixelFormat(input: path, reason: "no pixel format to ask for")
+        }
 
         var format = v4l2_format()
         format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -97,7 +104,9 @@ public final class CameraSource: FrameSource {
         negotiatedFormat = wanted
         let width = Int(format.fmt.pix.width), height = Int(format.fmt.pix.height)
         let rate = Self.negotiateRate(device, framesPerSecond: options.framesPerSecond)
-        Self.reportDifference(path, options: options, width: width, height: height, rate: rate)
+        if options.reportsDifferences {
+            Self.reportDifference(path, options: options, width: width, height: height, rate: rate)
+        }
 
         converter = try CameraFrameConverter(format: wanted, width: width, height: height,
                                              bytesPerLine: Int(format.fmt.pix.bytesperline), name: path)

@@ -23,7 +23,7 @@ struct LiveCommand: ParsableCommand {
     var fps: Int = 30
 
     @Option(name: .customLong("pixel-format"), help: ArgumentHelp(
-        "Camera pixel format: \(CameraPixelFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
+        "Camera pixel format.",
         discussion: "automatic takes the camera's own YUYV, else MJPEG, else NV12, YU12, UYVY, RGB24, BGR24 (preferring one that has the size at the frame rate); fer-live probe /dev/videoN lists what a camera offers."))
     var pixelFormat: CameraPixelFormat = .automatic
 

@@ -15,7 +15,11 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         try Reporting.run("probe") {
-            let source = try Sources.open(input, warningHandler: { Reporting.warn($0) })
+            let warn: WarningHandler = { Reporting.warn($0) }
+            // A camera is asked for the defaults, and what it gives is printed, not warned about.
+            let source: FrameSource = Sources.isCamera(input)
+                ? try CameraSource(device: input, options: .init(reportsDifferences: false, warningHandler: warn))
+                : try Sources.open(input, warningHandler: warn)
             defer { source.close() }
             let info = source.info
             let fps = String(format: "%.3f", info.frameRate)
