@@ -7,19 +7,23 @@ import NeuralNet
 /// P-Net: fully convolutional, 12x12 receptive field, stride 2.
 struct PNet: Sendable {
     let conv1: Conv2D, conv2: Conv2D, conv3: Conv2D
-    /// conv3 as Winograd F(2x2, 3x3) with the head fused after it: what the detector runs
-    /// (`forwardInPlace`). The Winograd product is about 1.4x faster than the direct kernel on
-    /// level 0 maps; the fused head never writes conv3's 32-channel map (2 MB at level 0 of a
-    /// 596x336 frame), which the separate 1x1 pass spent most of its time reading back.
-    /// `forward` keeps the direct kernels as the reference path. conv2 stays direct: with 10
-    /// input and 16 output channels the transforms cost what the saved multiplies gain.
+    /// conv3 as planar Winograd F(2x2, 3x3) with the head fused after it: what `forwardInPlace`
+    /// runs, after the direct conv2, on maps too small for `conv3Head` (under 6x6). `forward`
+    /// keeps the direct kernels as the reference path.
     let conv3w: Winograd3x3
     /// conv3 + head as channels-last Winograd F(4x4, 3x3) with the head fused per tile
-    /// (`nn_wino4x4_nhwc_head`): what `forwardInPlace` runs on maps of at least 6x6, after conv2's
-    /// planar output is transposed to channels-last (16 channels fill one vector). 2.25 products
+    /// (`nn_wino4x4_nhwc_head`): what `forwardInPlace` runs on maps of at least 6x6, after
+    /// `conv2w` (16 channels fill one vector; the fused head never writes conv3's 32-channel
+    /// map, which a separate 1x1 pass spent most of its time reading back). 2.25 products
     /// per output instead of F(2x2)'s 4, in the kernel that runs the crop nets at 60-80% of the
     /// core's peak; `conv3w` (planar F(2x2)) takes the smaller maps.
     let conv3Head: ChannelsLastConv
+    /// conv2 as channels-last Winograd F(4x4, 3x3) (its 10 input channels padded to one 16-wide
+    /// vector), writing the channels-last map conv3Head reads, which also saves transposing
+    /// conv2's planar output. On the moving 1080p clip it took P-Net from about 41 to 36 ms of
+    /// CPU per frame (planar F(2x2) for conv2 had gained nothing: 10 input channels fill too
+    /// little of a vector).
+    let conv2w: ChannelsLastConv
     /// conv4_1 (2 face/non-face logits) and conv4_2 (4 box offsets) as one 6-channel 1x1 conv.
     let head: Conv2D
     let pool = MaxPool2D(kernel: 2, stride: 2, ceilMode: true)
@@ -37,6 +41,7 @@ struct PNet: Sendable {
         head = try Conv2D(weight: Tensor(shape: [6, 32, 1, 1], storage: w), bias: Tensor(shape: [6], storage: b))
         conv3w = try Winograd3x3(conv3, head: head)
         conv3Head = try ChannelsLastConv(conv3, winograd: true, outputTile: 4, head: head)
+        conv2w = try ChannelsLastConv(conv2, winograd: true, outputTile: 4)
     }
 
     /// `[N, 3, H, W]` (H, W >= 12) to `[N, 6, h, w]`: channel 0-1 softmax probabilities

@@ -40,7 +40,7 @@ final class ScratchBuffer {
 /// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
     let input = ScratchBuffer(), c1 = ScratchBuffer(), p1 = ScratchBuffer(), c2 = ScratchBuffer()
-    let c2nhwc = ScratchBuffer(), head = ScratchBuffer()
+    let c2nhwc = ScratchBuffer(), p1nhwc = ScratchBuffer(), head = ScratchBuffer()
     /// Winograd transforms of one tile group of conv3.
     let wino = ScratchBuffer()
     /// Ping-pong activations of a group of R-Net / O-Net crops.
@@ -75,18 +75,21 @@ extension PNet {
         guard h3 > 0, w3 > 0 else { return (0, 0) }
         let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
         let p1 = scratch.p1.reserve(10 * ph * pw)
-        let c2 = scratch.c2.reserve(16 * h2 * w2)
         let head = scratch.head.reserve(6 * h3 * w3)
         let x = scratch.input.pointer
         // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
         conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
-        conv2.forwardValid(p1, height: ph, width: pw, into: c2)
-        // conv3 + PReLU + the 6-channel head in one pass (the conv3 map is never stored).
         if conv3Head.canRunHead(height: h2, width: w2, channelStride: 16) {
+            // conv2 and conv3 channels-last, both Winograd F(4x4, 3x3); conv3 + PReLU + the
+            // 6-channel head in one pass (the conv3 map is never stored).
+            let p1n = scratch.p1nhwc.reserve(16 * ph * pw)
+            nn_planar_to_nhwc16(p1, 10, ph * pw, p1n)
             let c2n = scratch.c2nhwc.reserve(16 * h2 * w2)
-            nn_planar_to_nhwc16(c2, 16, h2 * w2, c2n)
+            conv2w.forward(p1n, images: 1, height: ph, width: pw, channelStride: 16, into: c2n, parallel: false)
             conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: head)
         } else {
+            let c2 = scratch.c2.reserve(16 * h2 * w2)
+            conv2.forwardValid(p1, height: ph, width: pw, into: c2)
             conv3w.forwardValid(c2, height: h2, width: w2, scratch: scratch.wino.reserve(conv3w.scratchCount), into: head)
         }
         return (h3, w3)
