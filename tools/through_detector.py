@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accuracy through the detector: FER2013 faces as a video, classified the way a user's video is.
 
-    python3 tools/through_detector.py [--data CSV] [--usage PublicTest] [--model NAME] [--bin fer-live] [--out DIR]
+    python3 tools/through_detector.py [--data CSV] [--usage PublicTest] [--model NAME] [--flip] [--bin fer-live] [--out DIR]
 
 Each face of the chosen Usage is upscaled from 48x48 to 160x160 (bilinear) and centred on a
 320x240 mid-gray frame, one face per frame, in a lossless video (FFV1, gray). `fer-live log
@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help="emotion model name (default: the shipped default)")
     ap.add_argument("--bin", default=str(ROOT / ".build/release/fer-live"))
     ap.add_argument("--out", default=str(ROOT / "out/through-detector"))
+    ap.add_argument("--flip", action="store_true", help="mirror test-time augmentation in both runs (fer-live --flip)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args(argv)
     data, out = Path(args.data), Path(args.out)
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     video = out / f"{args.usage}-faces.mkv"
     if not video.exists() or video.stat().st_mtime < data.stat().st_mtime:
         make_video([px for _, _, px in items], video)
-    model = ["--model", args.model] if args.model else []
+    model = (["--model", args.model] if args.model else []) + (["--flip"] if args.flip else [])
     pred, det = out / "direct.csv", out / "detected.csv"
     subprocess.run([args.bin, "eval", str(data), "--usage", args.usage, "--predictions", str(pred), "-y"] + model,
                    check=True, stdout=subprocess.DEVNULL)
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
     ok_det = sum(1 for k, lab, p in found if p == LABELS[lab])
     ok_dir_found = sum(1 for k, lab, _ in found if direct.get(items[k][0]) == LABELS[lab])
     ok_dir_all = sum(1 for line, lab, _ in items if direct.get(line) == LABELS[lab])
-    res = dict(data=str(data), usage=args.usage, model=args.model or "default", faces=n, found=len(found),
+    res = dict(data=str(data), usage=args.usage, model=args.model or "default", flip=args.flip, faces=n, found=len(found),
                direct_all=ok_dir_all / n, direct_on_found=ok_dir_found / max(1, len(found)),
                through_detector=ok_det / max(1, len(found)))
     res["loss_points"] = 100 * (res["direct_on_found"] - res["through_detector"])
