@@ -362,6 +362,12 @@ def train_main(args, device) -> int:
     # saw the validation rows (--init-export) cannot select on them, and ships its final EMA.
     for which, model in (("raw", net), ("ema", ema.module)):
         torch.save(dict(model=_cpu_state(model), config=config, epoch=epoch, weights=which), out / f"final_{which}.pt")
+    # A run resumed from a copied last.pt (a committed checkpoint carries no best.pt) that never
+    # beat its recorded best has no best.pt here: the final EMA stands in.
+    if not (out / "best.pt").exists():
+        s_ema = scores([ema.module], val)
+        torch.save(dict(model=_cpu_state(ema.module), config=config, epoch=epoch, weights="ema", val=s_ema,
+                        val_score=(s_ema["direct"] + s_ema["pipeline"]) / 2), out / "best.pt")
     # Final figures of the selected weights, PublicTest included (reported, not selected on).
     ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     best_net = models.build("fernet", len(labels), **kw)

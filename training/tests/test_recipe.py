@@ -66,3 +66,38 @@ def test_init_from_export_computes_what_the_export_does():
     want = runtime.forward(meta, tensors, x.numpy())
     got = torch.softmax(net(x), 1).detach().numpy()
     assert np.allclose(got, want, atol=1e-4)
+
+
+def _tiny_pack(path: Path, n_train: int = 160, n_test: int = 40) -> Path:
+    from training import pack
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for key, n in (("train", n_train), ("test", n_test)):
+        arrays[f"{key}_images"] = rng.integers(0, 256, (n, 48, 48), dtype=np.uint8)
+        arrays[f"{key}_labels"] = rng.integers(0, 7, n).astype(np.uint8)
+        arrays[f"{key}_found"] = rng.random(n) < 0.9
+        affine = np.zeros((n, 2, 3), dtype=np.float32)
+        affine[:, 0, 0] = affine[:, 1, 1] = 1.0
+        arrays[f"{key}_affine"] = affine
+    pack.write(arrays, path)
+    return path
+
+
+def test_a_run_resumed_from_a_copied_last_checkpoint_finishes(tmp_path):
+    """A committed checkpoint folder holds last.pt but no best.pt; resuming it, even with the
+    budget already spent, ends with a best.pt and results.json (the final EMA stands in)."""
+    data = _tiny_pack(tmp_path / "tiny.npz.xz")
+    run = tmp_path / "run"
+    args = ["--pack", str(data), "--arch", "fernet", "--out", str(run), "--minutes", "0.01", "--batch", "32",
+            "--max-epochs", "1", "--seed", "3"]
+    assert recipe.main(args) == 0
+    assert (run / "best.pt").exists() and (run / "results.json").exists()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("last.pt", "metrics.csv"):
+        (copy / name).write_bytes((run / name).read_bytes())
+    assert recipe.main(["--pack", str(data), "--arch", "fernet", "--out", str(copy), "--minutes", "0.01",
+                        "--batch", "32", "--max-epochs", "1", "--seed", "3", "--resume"]) == 0
+    assert (copy / "best.pt").exists() and (copy / "results.json").exists()
+    ck = torch.load(copy / "best.pt", map_location="cpu", weights_only=False)
+    assert ck["weights"] == "ema" and ck["epoch"] == 1
