@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The classifier's whole recipe in one run on a GPU machine (about 8 minutes on one H200):
+# The classifier's whole recipe in one run on a GPU machine (about 9 minutes on one H200 with 4.0 4.0):
 #   phase A, in parallel: four teachers (training.recipe --arch teacher, seeds 0-3) and two
 #            baselines without distillation (fernet, fernet_m);
 #   phase B, in parallel: fernet and fernet_m distilled from the four teachers' mean softmax;
