@@ -25,14 +25,28 @@ done
 
 # --- the kernel: Debian's linux-image-amd64 names the versioned package that holds vmlinuz and the modules
 mkdir -p "$cache"
-version_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$version_pkg" ] || { echo "camera-test: apt-cache knows no linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+fetch() {  # apt-get download writes into the current folder; its sandbox user may not write the cache.
+    (cd "$cache" && apt-get download -q "$1" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+    ls "$cache"/"$1"_*.deb 2>/dev/null | head -1 || true
+}
+version_pkg=$(kernel_package)
+# Package lists missing (a machine where nothing had to be installed) or stale: read them once.
+[ -n "$version_pkg" ] || { $SUDO apt-get update -qq; version_pkg=$(kernel_package); }
+[ -n "$version_pkg" ] || { echo "camera-test: apt-cache knows no linux-image-amd64, even after apt-get update" >&2; exit 1; }
 kroot=$cache/$version_pkg
 if [ ! -d "$kroot/boot" ]; then
     echo "camera-test: fetching $version_pkg into $cache"
-    # apt-get download writes into the current folder; its sandbox user may not write the cache.
-    (cd "$cache" && apt-get download -q "$version_pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-    deb=$(ls "$cache"/"$version_pkg"_*.deb | head -1)
+    deb=$(fetch "$version_pkg")
+    if [ -z "$deb" ]; then
+        $SUDO apt-get update -qq
+        version_pkg=$(kernel_package); kroot=$cache/$version_pkg
+        deb=$(fetch "$version_pkg")
+    fi
+fi
+if [ ! -d "$kroot/boot" ]; then
+    [ -n "$deb" ] || { echo "camera-test: could not download $version_pkg (apt-get download failed twice)" >&2; exit 1; }
     rm -rf "$kroot.tmp" && dpkg -x "$deb" "$kroot.tmp" && mv "$kroot.tmp" "$kroot" && rm -f "$deb"
 fi
 kversion=${version_pkg#linux-image-}
