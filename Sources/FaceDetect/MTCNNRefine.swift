@@ -143,8 +143,8 @@ public final class KeyframeDetector: FaceDetecting, @unchecked Sendable {
         return faces
     }
 
-    /// The faces of `found` that overlap none of `known` (IoU below 0.3: a face moves less than
-    /// that from one frame to the next).
+    /// The faces of `found` that overlap none of `known` by an IoU of 0.3 or more (from one frame
+    /// to the next a face moves and grows little enough that its boxes overlap far more).
     static func unknown(_ found: [Face], known: [Face]) -> [Face] {
         found.filter { face in !known.contains { $0.box.iou(face.box) >= 0.3 } }
     }
