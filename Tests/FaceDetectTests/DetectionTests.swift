@@ -107,6 +107,42 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(try d.detect(in: g), try d.detect(in: f))
     }
 
+    /// The cascade without its finest pyramid levels (what the keyframe mode searches busy frames
+    /// with): none skipped is a full detection; two skipped still find the astronaut's large face
+    /// where the full cascade does, and none of the small faces of a tiled crowd; all skipped
+    /// find nothing.
+    func testSkippingTheFinestLevels() throws {
+        let d = try Fixtures.mtcnn()
+        let f = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
+        XCTAssertEqual(try d.detect(in: f, skippingFinestLevels: 0), try d.detect(in: f))
+        let full = try d.detect(in: f).filter { $0.score >= 0.9 }
+        let coarse = try d.detect(in: f, skippingFinestLevels: 2).filter { $0.score >= 0.9 }
+        XCTAssertFalse(full.isEmpty)
+        XCTAssertEqual(coarse.count, full.count)
+        for face in full {
+            XCTAssertGreaterThan(coarse.map { $0.box.iou(face.box) }.max() ?? 0, 0.9, "the large face, boxed as the full cascade boxes it")
+        }
+        XCTAssertEqual(try d.detect(in: f, skippingFinestLevels: d.scales(width: 512, height: 512).count), [])
+        // 26 px tiles of the head region: faces smaller than the tiles, around the ~24 px where
+        // the coarse search starts at --min-face 12 (P-Net's window still answers to some
+        // smaller ones). The coarse search must find fewer, and nothing the full cascade does not.
+        let tile = 26, cols = 20, rows = 12
+        let w = tile * cols, h = tile * rows
+        var px = [UInt8](repeating: 0, count: w * h * 3)
+        for ty in 0..<rows { for tx in 0..<cols { for y in 0..<tile { for x in 0..<tile {
+            let sx = 130 + x * 200 / tile, sy = 20 + y * 200 / tile
+            for c in 0..<3 { px[((ty * tile + y) * w + tx * tile + x) * 3 + c] = f.pixels[(sy * 512 + sx) * 3 + c] }
+        }}}}
+        let crowd = Frame(index: 0, time: 0, width: w, height: h, pixels: px)
+        let small = try MTCNN(modelDirectory: Fixtures.modelDir, options: .init(minFaceSize: 12))
+        let fullCrowd = try small.detect(in: crowd)
+        let coarseCrowd = try small.detect(in: crowd, skippingFinestLevels: 2)
+        XCTAssertGreaterThan(fullCrowd.count, rows * cols / 2, "the full cascade finds the small faces")
+        XCTAssertLessThan(coarseCrowd.count, fullCrowd.count * 3 / 4, "the coarse search misses many of them")
+        let extra = coarseCrowd.filter { c in !fullCrowd.contains { $0.box.iou(c.box) >= 0.5 } }
+        XCTAssertEqual(extra.count, 0, "every face the coarse search finds, the full cascade finds")
+    }
+
     /// Hundreds of faces: thousands of P-Net candidates, capped per stage.
     func testCrowdedFrame() throws {
         let d = try Fixtures.mtcnn()
