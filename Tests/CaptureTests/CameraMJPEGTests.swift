@@ -9,16 +9,8 @@ import XCTest
 /// own decode of the same stream.
 final class CameraMJPEGTests: XCTestCase {
     private func run(_ executable: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments)")
+        let (data, status) = try FFmpegCommand.run(executable, arguments)
+        XCTAssertEqual(status, 0, "\(executable) \(arguments)")
         return data
     }
 

@@ -126,14 +126,8 @@ final class RobustnessTests: XCTestCase {
         // 26 px tiles of the head region: faces smaller than the tiles, around the ~24 px where
         // the coarse search starts at --min-face 12 (P-Net's window still answers to some
         // smaller ones). The coarse search must find fewer, and nothing the full cascade does not.
-        let tile = 26, cols = 20, rows = 12
-        let w = tile * cols, h = tile * rows
-        var px = [UInt8](repeating: 0, count: w * h * 3)
-        for ty in 0..<rows { for tx in 0..<cols { for y in 0..<tile { for x in 0..<tile {
-            let sx = 130 + x * 200 / tile, sy = 20 + y * 200 / tile
-            for c in 0..<3 { px[((ty * tile + y) * w + tx * tile + x) * 3 + c] = f.pixels[(sy * 512 + sx) * 3 + c] }
-        }}}}
-        let crowd = Frame(index: 0, time: 0, width: w, height: h, pixels: px)
+        let cols = 20, rows = 12
+        let crowd = Self.tiledHeads(of: f, tile: 26, cols: cols, rows: rows)
         let small = try MTCNN(modelDirectory: Fixtures.modelDir, options: .init(minFaceSize: 12))
         let fullCrowd = try small.detect(in: crowd)
         let coarseCrowd = try small.detect(in: crowd, skippingFinestLevels: 2)
@@ -143,19 +137,24 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(extra.count, 0, "every face the coarse search finds, the full cascade finds")
     }
 
-    /// Hundreds of faces: thousands of P-Net candidates, capped per stage.
-    func testCrowdedFrame() throws {
-        let d = try Fixtures.mtcnn()
-        let astro = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
-        let tile = 48, cols = 26, rows = 15
+    /// A `cols` x `rows` grid of `tile`-pixel nearest-neighbour copies of the astronaut's head
+    /// region (130..330, 20..220 of the 512x512 picture).
+    private static func tiledHeads(of astro: Frame, tile: Int, cols: Int, rows: Int) -> Frame {
         let w = tile * cols, h = tile * rows
         var px = [UInt8](repeating: 0, count: w * h * 3)
-        // Nearest-neighbour copies of the head region (130..330, 20..220) into each tile.
         for ty in 0..<rows { for tx in 0..<cols { for y in 0..<tile { for x in 0..<tile {
             let sx = 130 + x * 200 / tile, sy = 20 + y * 200 / tile
             for c in 0..<3 { px[((ty * tile + y) * w + tx * tile + x) * 3 + c] = astro.pixels[(sy * 512 + sx) * 3 + c] }
         }}}}
-        let faces = try d.detect(in: Frame(index: 0, time: 0, width: w, height: h, pixels: px))
+        return Frame(index: 0, time: 0, width: w, height: h, pixels: px)
+    }
+
+    /// Hundreds of faces: thousands of P-Net candidates, capped per stage.
+    func testCrowdedFrame() throws {
+        let d = try Fixtures.mtcnn()
+        let astro = try Fixtures.rawFrame("astronaut.rgb", width: 512, height: 512)
+        let cols = 26, rows = 15
+        let faces = try d.detect(in: Self.tiledHeads(of: astro, tile: 48, cols: cols, rows: rows))
         XCTAssertGreaterThan(faces.count, rows * cols / 2, "most tiled faces found")
         XCTAssertLessThanOrEqual(faces.count, d.options.maxCandidatesPerStage)
     }

@@ -60,6 +60,21 @@ public enum FFmpegCommand {
         ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// Runs `executable` with `arguments`: its standard output and exit status (standard error
+    /// discarded).
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (output: Data, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (data, process.terminationStatus)
+    }
+
     /// RGB24 frames of `input` as the ffmpeg command line decodes them (all, or those numbered
     /// in `frames`), at `width` x `height`; a skip when ffmpeg is not installed.
     public static func frames(_ input: String, frames: [Int]? = nil, width: Int, height: Int) throws -> [Frame] {
@@ -69,15 +84,7 @@ public enum FFmpegCommand {
             args += ["-vf", "select='" + frames.map { "eq(n\\,\($0))" }.joined(separator: "+") + "'", "-fps_mode", "passthrough"]
         }
         args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try run(ffmpeg, args).output
         let size = width * height * 3
         let bytes = [UInt8](data)
         return stride(from: 0, to: bytes.count - size + 1, by: size).enumerated().map { i, offset in
