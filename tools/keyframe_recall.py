@@ -40,16 +40,24 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def matched(full: list, keyed: list, threshold: float = 0.5) -> list[bool]:
-    """For each full-detection box, whether a keyframe box matches it (greedy by IoU)."""
-    pairs = sorted(((iou(f, k), i, j) for i, f in enumerate(full) for j, k in enumerate(keyed)), reverse=True)
-    used_f, used_k, hit = set(), set(), [False] * len(full)
+def greedy_pairs(a: list, b: list, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (i, j) of boxes of `a` and `b`, best IoU first, each box used once, IoU >= threshold."""
+    pairs = sorted(((iou(x, y), i, j) for i, x in enumerate(a) for j, y in enumerate(b)), reverse=True)
+    used_a, used_b, out = set(), set(), []
     for v, i, j in pairs:
         if v < threshold:
             break
-        if i in used_f or j in used_k:
+        if i in used_a or j in used_b:
             continue
-        used_f.add(i); used_k.add(j); hit[i] = True
+        used_a.add(i); used_b.add(j); out.append((i, j))
+    return out
+
+
+def matched(full: list, keyed: list, threshold: float = 0.5) -> list[bool]:
+    """For each full-detection box, whether a keyframe box matches it (greedy by IoU)."""
+    hit = [False] * len(full)
+    for i, _ in greedy_pairs(full, keyed, threshold):
+        hit[i] = True
     return hit
 
 
@@ -62,14 +70,8 @@ def track_ages(full: dict[int, list]) -> dict[int, list[int]]:
         cur = full[frame]
         age = [0] * len(cur)
         if prev_frame is not None and frame == prev_frame + 1:
-            pairs = sorted(((iou(b, p), i, j) for i, b in enumerate(cur) for j, p in enumerate(prev_boxes)), reverse=True)
-            used_c, used_p = set(), set()
-            for v, i, j in pairs:
-                if v < 0.3:
-                    break
-                if i in used_c or j in used_p:
-                    continue
-                used_c.add(i); used_p.add(j); age[i] = prev_ages[j] + 1
+            for i, j in greedy_pairs(cur, prev_boxes, 0.3):
+                age[i] = prev_ages[j] + 1
         ages[frame] = age
         prev_frame, prev_boxes, prev_ages = frame, cur, age
     return ages
