@@ -17,6 +17,21 @@ void nn_configure_allocator(void) {
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
+/* -1: not decided yet (the CPU decides on first use); a relaxed atomic, since every thread reads it. */
+static int wide_registers = -1;
+
+int nn_wide_registers(void) {
+    int w = __atomic_load_n(&wide_registers, __ATOMIC_RELAXED);
+    if (w < 0) {
+        __builtin_cpu_init();
+        w = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        __atomic_store_n(&wide_registers, w, __ATOMIC_RELAXED);
+    }
+    return w;
+}
+
+void nn_set_wide_registers(int wide) { __atomic_store_n(&wide_registers, wide < 0 ? -1 : (wide ? 1 : 0), __ATOMIC_RELAXED); }
+
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 static inline __attribute__((always_inline)) v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
@@ -42,11 +57,12 @@ static inline void store_n(float *dst, v16 v, int n) {
 static inline __attribute__((always_inline)) void row_##COB(                                  \
     const float *in, int cin, int h, int w, const float *weight, const float *bias, int co0,  \
     int kh, int kw, int act, const float *slopes, int nslopes, float *out, int oy, int oh,    \
-    int ow) {                                                                                   \
+    int ow, int wide) {                                                                         \
     const int wstride = cin * kh * kw;                                                          \
     int ox = 0;                                                                                 \
-    /* Two vectors (32 pixels) at a time: 8 weight broadcasts feed 16 FMAs. */                 \
-    for (; ox + 32 <= ow; ox += 32) {                                                           \
+    /* Two vectors (32 pixels) at a time: 8 weight broadcasts feed 16 FMAs. With AVX2's 16       \
+       registers 2 * COB accumulators spill, so there the loop below does it one vector at a time. */ \
+    for (; wide && ox + 32 <= ow; ox += 32) {                                                   \
         v16 acc0[COB], acc1[COB];                                                               \
         for (int j = 0; j < COB; j++) { v16 b = {0}; acc0[j] = b + bias[co0 + j]; acc1[j] = acc0[j]; } \
         for (int ci = 0; ci < cin; ci++) {                                                      \
@@ -100,12 +116,13 @@ void nn_conv2d_direct(const float *in, int cin, int h, int w,
                       int act, const float *slopes, int nslopes, float *out) {
     const int oh = h - kh + 1, ow = w - kw + 1;
     if (oh <= 0 || ow <= 0) return;
+    const int wide = nn_wide_registers();
     for (int oy = 0; oy < oh; oy++) {
         int co = 0;
-        for (; co + 8 <= cout; co += 8) row_8(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
-        for (; co + 4 <= cout; co += 4) row_4(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
-        for (; co + 2 <= cout; co += 2) row_2(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
-        for (; co < cout; co++) row_1(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow);
+        for (; co + 8 <= cout; co += 8) row_8(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow, wide);
+        for (; co + 4 <= cout; co += 4) row_4(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow, wide);
+        for (; co + 2 <= cout; co += 2) row_2(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow, wide);
+        for (; co < cout; co++) row_1(in, cin, h, w, weight, bias, co, kh, kw, act, slopes, nslopes, out, oy, oh, ow, wide);
     }
 }
 
@@ -165,6 +182,7 @@ static inline __attribute__((always_inline)) void mk_##CV##_##P(                
     for (int p = 0; p < npix; p++) memcpy(out + (pix0 + p) * coutp + co0, res[p], sizeof res[p]); \
 }
 MK(1, 24)
+MK(1, 6)
 MK(2, 12)
 MK(3, 8)
 MK(4, 6)
@@ -199,6 +217,11 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
         for (int kx = 0; kx < kw; kx++) koff[ky * kw + kx] = (ky * w + kx) * cs;
     const int vecs = coutp / 16;
     int co = 0;
+    if (!nn_wide_registers()) {
+        /* AVX2: one vector of channels x 6 pixels at a time (12 of the 16 registers). */
+        for (; co < 16 * vecs; co += 16) { NHWC_BLOCKS(1, 6) }
+        return;
+    }
     /* Channel groups of 4, 3, 2, 1 vectors, each over all pixels of the range. */
     for (; co + 64 <= 16 * vecs; co += 64) { NHWC_BLOCKS(4, 6) }
     if (16 * vecs - co == 48) { NHWC_BLOCKS(3, 8) co += 48; }
@@ -255,6 +278,7 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out) {
     const int oh = h - 2, ow = w - 2;
     if (oh <= 0 || ow <= 0) return;
+    const int wide = nn_wide_registers();
     for (int py = 0; py < ph; py++) {
         int r0 = 2 * py, rows = r0 + 1 < oh ? 2 : 1;
         for (int r = 0; r < rows; r++) {
@@ -266,14 +290,14 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
             /* 10 channels as two blocks of 5 (10 accumulators each) rather than 8 + 2, whose
                second pass had 4 accumulators, too few to cover the FMA latency: 3-6% faster. */
             if (cout == 10) {
-                row_5(src, cin, h, w, weight, bias, 0, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
-                row_5(src, cin, h, w, weight, bias, 5, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+                row_5(src, cin, h, w, weight, bias, 0, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+                row_5(src, cin, h, w, weight, bias, 5, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
                 co = 10;
             }
-            for (; co + 8 <= cout; co += 8) row_8(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
-            for (; co + 4 <= cout; co += 4) row_4(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
-            for (; co + 2 <= cout; co += 2) row_2(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
-            for (; co < cout; co++) row_1(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow);
+            for (; co + 8 <= cout; co += 8) row_8(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co + 4 <= cout; co += 4) row_4(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co + 2 <= cout; co += 2) row_2(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co < cout; co++) row_1(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
         }
         for (int c = 0; c < cout; c++) {
             const float *a = tmp + (long)c * ow, *b = rows == 2 ? tmp + (long)(cout + c) * ow : a;

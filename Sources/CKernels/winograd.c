@@ -327,18 +327,43 @@ static inline __attribute__((always_inline)) void NAME##_##NQ(const float *u, co
         }                                                                                       \
     }                                                                                           \
 }
+/* The same products for AVX2 (nn_wide_registers() == 0): one vector of output channels at a
+   time over blocks of PB tiles, PB accumulators (2 * PB registers of 8 floats), for any number
+   nq of output vectors; each M value sums the same terms in the same order as above. */
+#define WINO_PRODUCTS_NARROW(NAME, NXI, NCT, BXI, PB)                                          \
+static inline __attribute__((always_inline)) void NAME##_narrow(const float *u, const float *v, float *m, \
+                                                                int cin, int cred, const float *bias, int nq) { \
+    for (int xi = 0; xi < NXI; xi++) {                                                          \
+        const float *ux = u + (long)xi * cin * 16 * nq;                                         \
+        for (int q = 0; q < nq; q++)                                                            \
+            for (int p0 = 0; p0 < NCT; p0 += PB) {                                              \
+                vacc acc[PB];                                                                   \
+                vacc b0 = xi == BXI ? ld(bias + 16 * q) : (vacc){0};                           \
+                for (int p = 0; p < PB; p++) acc[p] = b0;                                       \
+                const float *vx = v + ((long)xi * NCT + p0) * cin;                              \
+                const float *uq = ux + 16 * q;                                                  \
+                for (int c = 0; c < cred; c++) {                                                \
+                    vacc wv = ld(uq + (long)c * 16 * nq);                                       \
+                    for (int p = 0; p < PB; p++) acc[p] += wv * vx[p * cin + c];                \
+                }                                                                               \
+                for (int p = 0; p < PB; p++) st(m + ((xi * NCT + p0 + p) * 64) + 16 * q, acc[p]); \
+            }                                                                                   \
+    }                                                                                           \
+}
+
 /* F(2x2): 16 elements, M[1][1] (xi 5) carries the bias; blocks of 6 tiles. */
 WINO_PRODUCTS(nhwc_products, 16, CT, 5, 4, 6)
 WINO_PRODUCTS(nhwc_products, 16, CT, 5, 3, 6)
 WINO_PRODUCTS(nhwc_products, 16, CT, 5, 2, 6)
 WINO_PRODUCTS(nhwc_products, 16, CT, 5, 1, 6)
+WINO_PRODUCTS_NARROW(nhwc_products, 16, CT, 5, 6)
 
 /* One group of up to CT tiles starting at tile c0 (a separate inlined function: vector values
    passed directly inside a multi-versioned function's body are refused for the AVX2 clone). */
 static inline __attribute__((always_inline)) void nhwc_group(const float *in, int h, int w, int cs, int cin, int cred,
                                                            const float *u, const float *bias, const float *slopes,
                                                            int coutp, int act, float *out, long c0, long t1,
-                                                           float *v, float *m) {
+                                                           float *v, float *m, int wide) {
     const int oh = h - 2, ow = w - 2;
     {
         const int nt = t1 - c0 < CT ? (int)(t1 - c0) : CT;
@@ -365,7 +390,8 @@ static inline __attribute__((always_inline)) void nhwc_group(const float *in, in
         }
         /* Products: 6 tiles x up to 4 vectors of output channels per register block; M[1][1]
            starts at the bias (A^T M A adds it to all four outputs). */
-        switch (coutp) {
+        if (!wide) nhwc_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
+        else switch (coutp) {
         case 64: nhwc_products_4(u, v, m, cin, cred, bias); break;
         case 48: nhwc_products_3(u, v, m, cin, cred, bias); break;
         case 32: nhwc_products_2(u, v, m, cin, cred, bias); break;
@@ -406,7 +432,8 @@ void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
     if (h < 4 || w < 4 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
     float v[16 * CT * NHWC_MAXC] __attribute__((aligned(64)));
     float m[16 * CT * 64] __attribute__((aligned(64)));
-    for (long c0 = t0; c0 < t1; c0 += CT) nhwc_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m);
+    const int wide = nn_wide_registers();
+    for (long c0 = t0; c0 < t1; c0 += CT) nhwc_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, wide);
 }
 
 /* ---- Winograd F(4x4, 3x3), channels-last ----
@@ -470,6 +497,7 @@ WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 4, 6)
 WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 3, 6)
 WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 2, 12)
 WINO_PRODUCTS(nhwc4_products, 36, CT4, 7, 1, 12)
+WINO_PRODUCTS_NARROW(nhwc4_products, 36, CT4, 7, 6)
 
 /* 16x16 transpose of 16 vectors (rows) in place: 32-bit and 64-bit interleaves within 128-bit
    lanes, then the 128-bit lanes gathered, all with constant shuffles. */
@@ -518,7 +546,7 @@ void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out) {
 static inline __attribute__((always_inline)) void nhwc4_group(const float *in, int h, int w, int cs, int cin, int cred,
                                                             const float *u, const float *bias, const float *slopes,
                                                             int coutp, int act, float *out, long c0, long t1,
-                                                            float *v, float *m, const float *hw, const float *hb) {
+                                                            float *v, float *m, const float *hw, const float *hb, int wide) {
     const int oh = h - 2, ow = w - 2;
     const int nt = t1 - c0 < CT4 ? (int)(t1 - c0) : CT4;
     long timg[CT4]; int tny[CT4], tnx[CT4], toy[CT4], tox[CT4];
@@ -542,7 +570,8 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
             }
         }
     }
-    switch (coutp) {
+    if (!wide) nhwc4_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
+    else switch (coutp) {
     case 64: nhwc4_products_4(u, v, m, cin, cred, bias); break;
     case 48: nhwc4_products_3(u, v, m, cin, cred, bias); break;
     case 32: nhwc4_products_2(u, v, m, cin, cred, bias); break;
@@ -608,7 +637,8 @@ void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cr
     if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
     float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
     float m[36 * CT4 * 64] __attribute__((aligned(64)));
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb);
+    const int wide = nn_wide_registers();
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb, wide);
 }
 
 void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,

@@ -10,6 +10,16 @@
 
 enum { NN_ACT_NONE = 0, NN_ACT_RELU = 1, NN_ACT_PRELU = 2 };
 
+/* Register blocking of the channels-last and Winograd microkernels. They hold 16-lane vectors;
+   with AVX-512 (32 registers of 16 floats) a block keeps 24 of them as accumulators, while with
+   AVX2 (16 registers of 8 floats, two per vector) that block spills to the stack on every step,
+   so AVX2 machines get blocks of 6 vectors (12 registers). Both orders of work are the same per
+   output value, so the results are bit for bit the same. nn_wide_registers() is 1 when the CPU
+   has AVX-512F, 0 otherwise, unless nn_set_wide_registers(0 or 1) chose one (tests run both;
+   -1 returns to the CPU's choice). */
+int nn_wide_registers(void);
+void nn_set_wide_registers(int wide);
+
 /* Valid (unpadded) stride-1 convolution of one image.
    in [cin][h][w] (+ NN_INPUT_SLACK floats), weight [cout][cin][kh][kw], bias [cout],
    out [cout][h-kh+1][w-kw+1]. act: NN_ACT_*; slopes has cout entries (or 1 when nslopes == 1). */
