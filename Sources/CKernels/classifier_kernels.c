@@ -25,6 +25,8 @@ typedef float clsacc __attribute__((vector_size(64)));
 NHWC_MK(3, 8)
 NHWC_MK(2, 12)
 NHWC_MK(1, 24)
+NHWC_MK(1, 6)
+NHWC_MK(1, 4)
 
 /* One channel group of CV vectors over output positions [p0, p1): P conv pixels per block, or
    P / 4 pooled positions (each the 2x2 window of conv pixels) when pooling. */
@@ -77,6 +79,8 @@ static inline __attribute__((always_inline)) void cls_group_##CV##_##P(         
 CLS_GROUP(3, 8)
 CLS_GROUP(2, 12)
 CLS_GROUP(1, 24)
+CLS_GROUP(1, 6)
+CLS_GROUP(1, 4)
 
 /* All channel groups of the output over positions [p0, p1). */
 static inline __attribute__((always_inline)) void cls_conv_groups(
@@ -84,6 +88,19 @@ static inline __attribute__((always_inline)) void cls_conv_groups(
     const float *bias, int act, const float *slopes, float *out, long outImg, int outW, int outPad, int pool,
     int rows, int cols, long p0, long p1) {
     int left = coutp / 16, co = 0;
+    if (!nn_wide_registers()) {
+        /* AVX2 (nn_wide_registers): one vector of channels, 6 pixels (12 of the 16 registers), or
+           4 when pooling, whose blocks are whole 2x2 windows. */
+        for (; co < coutp; co += 16) {
+            if (pool)
+                cls_group_1_4(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW,
+                              outPad, pool, rows, cols, p0, p1);
+            else
+                cls_group_1_6(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW,
+                              outPad, pool, rows, cols, p0, p1);
+        }
+        return;
+    }
     /* Groups of three vectors (24 accumulators), the rest as pairs and one single. */
     while (left >= 3 && left != 4) {
         cls_group_3_8(in, inImg, w, cs, koff, nk, cin, wpack, coutp, co, bias, act, slopes, out, outImg, outW, outPad,
