@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import data, framing, models, pack, plots
+from . import data, framing, models, pack, plots, precision
 from .schedules import onecycle_lr
 
 VAL_SEED = 20261204
@@ -131,7 +131,7 @@ def erase_on_device(x: torch.Tensor, g: torch.Generator, p: float = 0.5, area=(0
 
 
 @torch.no_grad()
-def probabilities(nets, faces: Faces, pipeline: bool, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def probabilities(nets, faces: Faces, pipeline: bool, batch: int = 1024, bf16: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean softmax of `nets` over the split in one framing, without and with flip averaging."""
     dev = faces.images.device
     out, outf = [], []
@@ -146,7 +146,7 @@ def probabilities(nets, faces: Faces, pipeline: bool, batch: int = 1024) -> tupl
         p = 0
         for net in nets:
             net.eval()
-            with torch.autocast(dev.type, dtype=torch.bfloat16):
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
                 p = p + F.softmax(net(x).float(), 1)
         p = p / len(nets)
         k = len(idx)
@@ -155,7 +155,7 @@ def probabilities(nets, faces: Faces, pipeline: bool, batch: int = 1024) -> tupl
     return torch.cat(out), torch.cat(outf)
 
 
-def scores(nets, faces: Faces) -> dict:
+def scores(nets, faces: Faces, bf16: bool = True) -> dict:
     """Accuracy on the split: FER2013 framing (all faces) and pipeline framing (faces the
     detector found), each without and with flip averaging."""
     y = faces.labels
@@ -163,7 +163,7 @@ def scores(nets, faces: Faces) -> dict:
     found = faces.found
     direct = None
     for name, pipe in (("direct", False), ("pipeline", True)):
-        p, pf = probabilities(nets, faces, pipe)
+        p, pf = probabilities(nets, faces, pipe, bf16=bf16)
         sel = found if pipe else torch.ones_like(found)
         res[name] = (p.argmax(1) == y)[sel].float().mean().item()
         res[name + "_flip"] = (pf.argmax(1) == y)[sel].float().mean().item()
@@ -232,6 +232,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=precision.CHOICES, default="auto",
+                    help="bf16 autocast or float32; auto: bf16 where the hardware has it (training.precision)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--evaluate", nargs="+", metavar="CHECKPOINT", help="only evaluate these (as one ensemble)")
     ap.add_argument("--json", help="with --evaluate: write the figures here")
@@ -247,7 +249,7 @@ def pick_device(name: str) -> torch.device:
 def evaluate_main(args, device) -> int:
     splits = load_splits(args.pack, device)
     nets = [load_net(p, device)[0] for p in args.evaluate]
-    res = {name: scores(nets, splits[name]) for name in ("val", "test")}
+    res = {name: scores(nets, splits[name], bf16=args.bf16) for name in ("val", "test")}
     res["checkpoints"] = args.evaluate
     for name in ("val", "test"):
         r = res[name]
@@ -315,7 +317,7 @@ def train_main(args, device) -> int:
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             y = train.labels[idx]
-            with torch.autocast(device.type, dtype=torch.bfloat16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = net(x)
                 if teachers:
                     with torch.no_grad():
@@ -334,7 +336,7 @@ def train_main(args, device) -> int:
             tot_n += len(idx)
         elapsed += time.time() - t0
         epoch += 1
-        s_raw, s_ema = scores([net], val), scores([ema.module], val)
+        s_raw, s_ema = scores([net], val, args.bf16), scores([ema.module], val, args.bf16)
         row = dict(epoch=epoch, lr=lr, train_loss=float(tot_loss) / tot_n, train_acc=float(tot_ok) / tot_n,
                    val_direct=s_raw["direct"], val_pipeline=s_raw["pipeline"], val_direct_ema=s_ema["direct"],
                    val_pipeline_ema=s_ema["pipeline"], elapsed_s=elapsed)
@@ -365,7 +367,7 @@ def train_main(args, device) -> int:
     # A run resumed from a copied last.pt (a committed checkpoint carries no best.pt) that never
     # beat its recorded best has no best.pt here: the final EMA stands in.
     if not (out / "best.pt").exists():
-        s_ema = scores([ema.module], val)
+        s_ema = scores([ema.module], val, args.bf16)
         torch.save(dict(model=_cpu_state(ema.module), config=config, epoch=epoch, weights="ema", val=s_ema,
                         val_score=(s_ema["direct"] + s_ema["pipeline"]) / 2), out / "best.pt")
     # Final figures of the selected weights, PublicTest included (reported, not selected on).
@@ -375,7 +377,7 @@ def train_main(args, device) -> int:
     best_net.to(device)
     res = dict(arch=args.arch, epochs=epoch, train_seconds=round(elapsed, 1), best_epoch=ck["epoch"],
                weights=ck["weights"], params=config["params"], flops=config["flops"],
-               teachers=args.teacher, val=scores([best_net], val), test=scores([best_net], splits["test"]))
+               teachers=args.teacher, val=scores([best_net], val, args.bf16), test=scores([best_net], splits["test"], args.bf16))
     (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
     plots.plot_recipe_curves(metrics, out / "curves.png", title=f"{args.arch} ({out.name})")
     t = res["test"]
@@ -392,6 +394,8 @@ def _cpu_state(model: torch.nn.Module) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = pick_device(args.device)
+    args.bf16 = precision.use_bf16(args.precision, device)
+    log(f"precision: {'bf16 autocast' if args.bf16 else 'float32'} on {device} (--precision {args.precision})")
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     else:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import augment, data, models
+from . import augment, data, models, precision
 from .inference import evaluate_split, predict, to_input  # noqa: F401 (re-exported for callers of train)
 from .report import finalize
 from .schedules import onecycle_lr
@@ -135,7 +135,7 @@ def parse_args(argv=None):
                                    "labels) with a fresh schedule, e.g. a second, lower-LR cycle")
     ap.add_argument("--pretrained", help="local ImageNet weights file for resnet18/vgg19")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
+    ap.add_argument("--no-bf16", action="store_true", help="train in float32 even where the CPU has bf16 arithmetic (elsewhere float32 is the default)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images (smoke tests)")
     ap.add_argument("--cache-dir", help="where to cache the parsed CSV (.npz); default: beside OUT")
     ap.add_argument("--no-plots", action="store_true")
@@ -257,7 +257,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     last_path = out / "last.pt"
     recipe, ck = resolve_recipe(args, last_path)
-    bf16 = not args.no_bf16
+    # bf16 autocast only where the CPU computes in bf16 (training.precision); float32 elsewhere.
+    bf16 = precision.use_bf16("fp32" if args.no_bf16 else "auto", torch.device("cpu"))
     seed_everything(args.seed)
     cache_dir = Path(args.cache_dir) if args.cache_dir else out.resolve().parent / "cache"
     ds, train, val = load_splits(args, ck, last_path, cache_dir)
