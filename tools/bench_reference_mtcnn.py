@@ -21,7 +21,10 @@ def decode(path, frames):
     w, h = map(int, subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                                     "stream=width,height", "-of", "csv=p=0", path],
                                    check=True, capture_output=True, text=True).stdout.strip().split(","))
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-frames:v", str(frames), "-f", "rawvideo",
+    # -fps_mode passthrough: the stream's own frames. The rawvideo output is otherwise constant-rate
+    # from time 0, so a stream that starts later (audience.mp4 at 0.85 s) began with 25 copies of
+    # its first frame, and the reference was timed on other frames than fer-live.
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-frames:v", str(frames), "-fps_mode", "passthrough", "-f", "rawvideo",
                           "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
 

@@ -40,8 +40,8 @@ def ffmpeg_frames(path, frames=None):
     cmd = ["ffmpeg", "-v", "error", "-i", path]
     if frames is not None:
         sel = "+".join(f"eq(n\\,{n})" for n in frames)
-        cmd += ["-vf", f"select='{sel}'", "-fps_mode", "passthrough"]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        cmd += ["-vf", f"select='{sel}'"]
+    cmd += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     raw = subprocess.run(cmd, check=True, capture_output=True).stdout
     arr = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
     return arr

@@ -76,14 +76,16 @@ public enum FFmpegCommand {
     }
 
     /// RGB24 frames of `input` as the ffmpeg command line decodes them (all, or those numbered
-    /// in `frames`), at `width` x `height`; a skip when ffmpeg is not installed.
+    /// in `frames`), at `width` x `height`; a skip when ffmpeg is not installed. The stream's own
+    /// frames (`-fps_mode passthrough`): by default the rawvideo output is constant-rate, and a
+    /// stream starting after time 0 would begin with copies of its first frame.
     public static func frames(_ input: String, frames: [Int]? = nil, width: Int, height: Int) throws -> [Frame] {
         guard let ffmpeg = path else { throw XCTSkip("ffmpeg command not installed") }
         var args = ["-v", "error", "-i", input]
         if let frames {
-            args += ["-vf", "select='" + frames.map { "eq(n\\,\($0))" }.joined(separator: "+") + "'", "-fps_mode", "passthrough"]
+            args += ["-vf", "select='" + frames.map { "eq(n\\,\($0))" }.joined(separator: "+") + "'"]
         }
-        args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
         let data = try run(ffmpeg, args).output
         let size = width * height * 3
         let bytes = [UInt8](data)
