@@ -217,6 +217,8 @@ def parse_args(argv=None):
     ap.add_argument("--arch", choices=sorted(ARCHS), default="fernet")
     ap.add_argument("--out", help="run folder")
     ap.add_argument("--minutes", type=float, default=5.0, help="training time budget (the LR schedule follows it)")
+    ap.add_argument("--schedule-epochs", type=float, default=0,
+                    help="the LR schedule follows epochs done of this many instead of training time (0: time)")
     ap.add_argument("--max-epochs", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.1)
@@ -302,14 +304,27 @@ def train_main(args, device) -> int:
               "val_pipeline_ema", "elapsed_s"]
     log(f"{args.arch}: {config['params'] / 1e6:.2f} M parameters, {config['flops'] / 1e6:.1f} MFLOPs/face, "
         f"{len(train)} train / {len(val)} val faces, {len(teachers)} teacher(s), {args.minutes:g} min on {device}")
-    while elapsed < budget and epoch < args.max_epochs:
+    # Where the one-cycle schedule stands: training time spent of the budget, or with
+    # --schedule-epochs, epochs done of that many (the same curve whatever the machine's speed).
+    def progress(t0: float, step: int, steps: int) -> float:
+        if args.schedule_epochs:
+            return (epoch + step / steps) / args.schedule_epochs
+        return (elapsed + time.time() - t0) / budget
+
+    def more_epochs() -> bool:
+        if epoch >= args.max_epochs:
+            return False
+        return epoch < args.schedule_epochs if args.schedule_epochs else elapsed < budget
+
+    while more_epochs():
         t0 = time.time()
         net.train()
         perm = torch.randperm(len(train), generator=g, device=device)
         tot_loss, tot_ok, tot_n = 0.0, 0, 0
         lr = args.lr
-        for i in range(0, len(perm) - args.batch + 1, args.batch):
-            lr = augment_lr = onecycle_lr(min(1.0, (elapsed + time.time() - t0) / budget), args.lr, pct_start=0.15)
+        starts = range(0, len(perm) - args.batch + 1, args.batch)
+        for step, i in enumerate(starts):
+            lr = augment_lr = onecycle_lr(min(1.0, progress(t0, step, len(starts))), args.lr, pct_start=0.15)
             for group in opt.param_groups:
                 group["lr"] = augment_lr
             idx = perm[i:i + args.batch]

@@ -101,3 +101,24 @@ def test_a_run_resumed_from_a_copied_last_checkpoint_finishes(tmp_path):
     assert (copy / "best.pt").exists() and (copy / "results.json").exists()
     ck = torch.load(copy / "best.pt", map_location="cpu", weights_only=False)
     assert ck["weights"] == "ema" and ck["epoch"] == 1
+
+
+def test_an_epoch_schedule_runs_its_epochs_whatever_the_time_budget(tmp_path):
+    """With --schedule-epochs the one-cycle curve follows epochs, not time: a tiny time budget
+    (which alone stops after one epoch) still gives the 3 epochs, the LR rising from its start
+    to near the peak and back down, the same at every speed; resuming continues the count."""
+    import csv
+    data = _tiny_pack(tmp_path / "tiny.npz.xz")
+    run = tmp_path / "run"
+    common = ["--pack", str(data), "--arch", "fernet", "--out", str(run), "--minutes", "0.0001", "--batch", "32",
+              "--seed", "3", "--lr", "0.1"]
+    assert recipe.main(common + ["--schedule-epochs", "3", "--max-epochs", "2"]) == 0
+    assert recipe.main(common + ["--schedule-epochs", "3", "--resume"]) == 0
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    lrs = [float(r["lr"]) for r in rows]  # the LR of each epoch's last step
+    assert lrs[0] > lrs[1] > lrs[2]  # past the peak (15% in) after the first epoch, then annealing
+    assert lrs[2] < 0.01
+    time_only = tmp_path / "time"
+    assert recipe.main(common[:5] + [str(time_only)] + common[6:]) == 0
+    assert len(list(csv.DictReader(open(time_only / "metrics.csv")))) == 1
