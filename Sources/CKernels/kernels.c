@@ -23,8 +23,12 @@ static int wide_registers = -1;
 int nn_wide_registers(void) {
     int w = __atomic_load_n(&wide_registers, __ATOMIC_RELAXED);
     if (w < 0) {
+#if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
         w = __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+        w = 0; /* 128-bit vector units: the small blocks */
+#endif
         __atomic_store_n(&wide_registers, w, __ATOMIC_RELAXED);
     }
     return w;
