@@ -51,8 +51,9 @@ struct BenchDetectCommand: ParsableCommand {
                 let r = try DetectionBenchmark.run(mtcnn, frames: decoded, runs: runs, mode: m)
                 results[m] = r
                 let how = m == .frame ? "one frame at a time" : "\(Threads.cores) frames in flight"
-                print(String(format: "fer-live bench detect: %d frames %dx%d, %d faces, %@: median %.3f s over %d runs, %.1f fps, CPU %.2f ms/frame (all threads)",
-                             r.frames, first.width, first.height, r.faces, how, r.seconds, runs, r.fps, r.cpuMillisecondsPerFrame))
+                print(String(format: "fer-live bench detect: %d frames %dx%d, %d faces, %@: median %.3f s over %d runs, %.1f fps, CPU %.2f ms/frame (all threads, %@ kernels)",
+                             r.frames, first.width, first.height, r.faces, how, r.seconds, runs, r.fps, r.cpuMillisecondsPerFrame,
+                             KernelBlocking.current.rawValue))
             }
             // The headline figure is the throughput of the last mode run (stream unless asked).
             guard let r = results[modes[modes.count - 1]] else { return }
@@ -66,6 +67,7 @@ struct BenchDetectCommand: ParsableCommand {
                     "input": input, "frames": r.frames, "faces": r.faces, "runs": runs, "width": first.width,
                     "height": first.height, "seconds": r.seconds, "fps": r.fps, "cpu_ms_per_frame": r.cpuMillisecondsPerFrame,
                     "min_face": detector.minFace, "scale_factor": detector.scaleFactor, "mode": modes[modes.count - 1].rawValue,
+                    "kernels": KernelBlocking.current.rawValue,
                 ]
                 for (m, res) in results { object["fps_\(m.rawValue)"] = res.fps }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
