@@ -53,7 +53,11 @@ public struct Overlay: Sendable {
 
     public func draw(_ result: FrameResult, on frame: inout Frame) {
         let m = OverlayMetrics(width: frame.width, height: frame.height)
+        // The canvas takes the pixels over, leaving `frame` without them, so that the buffer has
+        // one owner and drawing writes in place; with two references the first write copied the
+        // whole picture (copy-on-write: 6 MB, about a third of the drawing time at 1080p).
         var canvas = Canvas(frame: frame)
+        frame.pixels = []
         for face in result.faces {
             let colour = Colour.of(face.scores.top)
             let b = face.face.box
