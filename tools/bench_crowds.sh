@@ -18,12 +18,8 @@ OLD=${2:-}
 SHARED=${FER_SHARED:-../shared}
 BIN=.build/release/fer-live
 OUT=out/bench/crowds
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-    for p in .venv/bin/python /work/venv/bin/python; do
-        if [ -x "$p" ] && "$p" -c "import facenet_pytorch" 2>/dev/null; then PY=$p; break; fi
-    done
-fi
+. tools/bench_lib.sh
+PY=$(reference_python)
 [ -x "$BIN" ] || { echo "bench_crowds: $BIN missing; run swift build -c release" >&2; exit 1; }
 [ -n "$PY" ] || { echo "bench_crowds: no Python with facenet_pytorch (set PYTHON)" >&2; exit 1; }
 [ -z "$OLD" ] || [ -x "$OLD" ] || { echo "bench_crowds: $OLD is not an executable" >&2; exit 1; }
@@ -34,8 +30,6 @@ mkdir -p "$OUT"
 [ -f out/bench/crowd-640x360.mp4 ] || tools/make_crowd_clip.sh out/bench/crowd-640x360.mp4 640 360 50 >/dev/null
 MODELS=$(pwd)/models
 field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$2'])" < "$1"; }
-median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
-fmt() { python3 -c "print(f'{float(\"$1\"):.${2:-1}f}')"; }
 isa=$(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || (grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo "no AVX2"))
 
 clips=("out/bench/moving-crowd.mp4:30" "out/bench/crowd-1920x1080.mp4:30" "out/bench/crowd-640x360.mp4:50" "$SHARED/media/audience.mp4:100")

@@ -15,18 +15,13 @@ cd "$(dirname "$0")/.."
 SHARED=${1:-${FER_SHARED:-../shared}}
 OUT=${2:-out/bench}
 BIN=.build/release/fer-live
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-    for p in .venv/bin/python /work/venv/bin/python; do
-        if [ -x "$p" ] && "$p" -c "import facenet_pytorch" 2>/dev/null; then PY=$p; break; fi
-    done
-fi
+. tools/bench_lib.sh
+PY=$(reference_python)
 [ -x "$BIN" ] || { echo "bench_side_by_side: $BIN missing; run swift build -c release" >&2; exit 1; }
 [ -d "$SHARED/media" ] || { echo "bench_side_by_side: $SHARED/media missing (set FER_SHARED)" >&2; exit 1; }
 mkdir -p "$OUT"
 last() { tail -n 1 "$1"; }
 field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print(d.get('$2', ''))" <<<"$(last "$1")"; }
-fmt() { python3 -c "print(f'{float(\"$1\"):.${2:-1}f}')"; }
 
 # Crowd clips: generated from the public-domain astronaut picture, not committed.
 [ -f "$OUT/crowd-640x360.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-640x360.mp4" 640 360 50 >/dev/null
@@ -38,7 +33,6 @@ fmt() { python3 -c "print(f'{float(\"$1\"):.${2:-1}f}')"; }
 # tool followed by three of the other measured the two under different loads.
 echo "| input | frames | fer-live one frame at a time | fer-live frames in flight | facenet-pytorch 2 threads | 1 thread | ratio (median of rounds: best of each) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 for spec in "$SHARED/media/woman2.mp4:100" "$SHARED/media/test.mp4:100" "$OUT/crowd-640x360.mp4:50" "$OUT/crowd-1920x1080.mp4:30"; do
     input=${spec%:*}; n=${spec##*:}; name=$(basename "$input" .mp4)
     of=(); os=(); r2s=(); r1s=(); ratios=()
