@@ -104,6 +104,28 @@ final class ChannelsLastNetworkTests: XCTestCase {
                   groupSizes: [8])
     }
 
+    /// Scratch buffers are kept between calls: a batch gives the same bits whatever ran before
+    /// it on the same network (batches with partial groups, a one-image batch, other sizes in
+    /// between), the same as on a network that never ran.
+    func testResultsDoNotDependOnEarlierCalls() throws {
+        var rng = LCG(state: 31)
+        let ops: [ChannelsLastNetwork.Op] = [
+            .conv(try conv(&rng, 1, 16, k: 3, pad: 1, .relu)), .maxPool(MaxPool2D(kernel: 2)),
+            .conv(try conv(&rng, 16, 40, k: 3, pad: 1, .prelu([0.2]))), .maxPool(MaxPool2D(kernel: 2)),
+            .conv(try conv(&rng, 40, 24, k: 3, pad: 1, .relu)),
+            .globalAveragePool, .flatten, .linear(try linear(&rng, 24, 7, .none)), .softmax,
+        ]
+        let batches = [20, 17, 1, 16, 3].map { rng.tensor([$0, 1, 12, 12]) }
+        let used = try ChannelsLastNetwork(input: [1, 12, 12], ops: ops)
+        var first: [[Float]] = []
+        for x in batches { first.append(try used.forward(x).storage) }
+        for (k, x) in batches.enumerated().reversed() {
+            XCTAssertEqual(try used.forward(x).storage, first[k], "batch \(k) run again on the same network")
+            let fresh = try ChannelsLastNetwork(input: [1, 12, 12], ops: ops)
+            XCTAssertEqual(try fresh.forward(x).storage, first[k], "batch \(k) on a network that never ran")
+        }
+    }
+
     /// Winograd F(2x2, 3x3) where it applies: input channels padded in storage (20 in 32), output
     /// channels that are not a multiple of 16, PReLU, unfused and fused pooling, non-square maps,
     /// chunks of tiles that straddle images; an odd map falls back to the direct kernel.

@@ -101,46 +101,44 @@ extension DetectionTimings {
 }
 
 extension DetectionTimings {
-    /// Per-layer time of P-Net on one random pyramid level, one thread (best of many runs), with
-    /// useful GMAC/s (direct-convolution multiply-adds); conv3 + head fused as the detector runs
-    /// them, and for comparison unfused (Winograd conv3 writing its map, then the 1x1 head).
+    /// Per-step time of P-Net on one random pyramid level, one thread (best of many runs), as
+    /// `PNet.forwardInPlace` runs it: conv1 + PReLU + pool (planar), the transposition to
+    /// channels-last, conv2 (Winograd F(4x4)), conv3 + the fused head (Winograd F(4x4)); with
+    /// useful GMAC/s (direct-convolution multiply-adds).
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPNetLayers
     func testPNetLayers() throws {
         let env = ProcessInfo.processInfo.environment
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let p = try detector().pnet
-        let unfused = try Winograd3x3(p.conv3)
-        for (rows, cols) in [(202, 358), (217, 385), (72, 128)] {
+        for (rows, cols) in [(66, 1153), (202, 358), (72, 128)] {
             let s = PNetScratch()
             let input = s.input.reserve(3 * rows * cols + 64)
             for i in 0..<(3 * rows * cols + 64) { input[i] = Float.random(in: -1...1) }
-            _ = p.forwardInPlace(s, rows: rows, cols: cols)
+            let ran = p.forwardInPlace(s, rows: rows, cols: cols)
+            XCTAssertGreaterThan(ran.mapH * ran.mapW, 0)
             let h1 = rows - 2, w1 = cols - 2, ph = p.pool.outputSize(h1), pw = p.pool.outputSize(w1)
             let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
-            var c3 = [Float](repeating: 0, count: 32 * h3 * w3)
-            var t = [Double](repeating: .infinity, count: 5)
+            var t = [Double](repeating: .infinity, count: 4)
             for _ in 0..<30 {
-                let x = s.input.pointer, c1 = s.c1.pointer, p1 = s.p1.pointer, c2 = s.c2.pointer, hd = s.head.pointer
-                let wn = s.wino.reserve(p.conv3w.scratchCount)
-                c3.withUnsafeMutableBufferPointer { c3 in
-                    let t0 = now()
-                    p.conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
-                    let t1 = now()
-                    p.conv2.forwardValid(p1, height: ph, width: pw, into: c2)
-                    let t2 = now()
-                    p.conv3w.forwardValid(c2, height: h2, width: w2, scratch: wn, into: hd)
-                    let t3 = now()
-                    unfused.forwardValid(c2, height: h2, width: w2, scratch: wn, into: c3.baseAddress!)
-                    let t4 = now()
-                    p.head.forwardValid(c3.baseAddress!, height: h3, width: w3, into: hd)
-                    let t5 = now()
-                    for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4].enumerated() { t[k] = min(t[k], d) }
-                }
+                let x = s.input.pointer
+                let c1 = s.c1.reserve(p.conv1.pooled2Scratch(width: cols)), p1 = s.p1.reserve(10 * ph * pw)
+                let p1n = s.p1nhwc.reserve(16 * ph * pw), c2n = s.c2nhwc.reserve(16 * h2 * w2)
+                let hd = s.head.reserve(6 * h3 * w3)
+                let t0 = now()
+                p.conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
+                let t1 = now()
+                nn_planar_to_nhwc16(p1, 10, ph * pw, p1n)
+                let t2 = now()
+                p.conv2w.forward(p1n, images: 1, height: ph, width: pw, channelStride: 16, into: c2n, parallel: false)
+                let t3 = now()
+                p.conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: hd)
+                let t4 = now()
+                for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].enumerated() { t[k] = min(t[k], d) }
             }
-            let macs = [Double(h1 * w1 * 270), Double(h2 * w2 * 1440), Double(h3 * w3 * 4800), Double(h3 * w3 * 4608), Double(h3 * w3 * 192)]
-            print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t[0..<3].reduce(0, +) * 1e6)
-                  + zip(["conv1+pool", "conv2", "conv3+head", "unfused conv3", "head"], zip(t, macs))
-                    .map { String(format: "%@ %.0f us (%.0f GMAC/s)", $0, $1.0 * 1e6, $1.1 / $1.0 / 1e9) }.joined(separator: ", "))
+            let macs = [Double(h1 * w1 * 270), 0, Double(h2 * w2 * 1440), Double(h3 * w3 * (4608 + 192))]
+            print(String(format: "PNET %dx%d: total %.0f us: ", cols, rows, t.reduce(0, +) * 1e6)
+                  + zip(["conv1+pool", "to nhwc", "conv2", "conv3+head"], zip(t, macs))
+                    .map { String(format: "%@ %.0f us (%.1f GMAC/s)", $0, $1.0 * 1e6, $1.1 / $1.0 / 1e9) }.joined(separator: ", "))
         }
     }
 }
