@@ -55,6 +55,17 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         return takeLocked()
     }
 
+    /// The oldest item, waiting for one until `deadline`; nil at the deadline or once the queue
+    /// is closed and empty.
+    public func pop(waitingUntil deadline: Date) -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while count == 0 && !closed {
+            if !condition.wait(until: deadline) { break }
+        }
+        return takeLocked()
+    }
+
     /// The oldest item if one is queued right now; never waits.
     public func tryPop() -> Element? {
         condition.lock()

@@ -24,6 +24,9 @@ public struct PipelineOptions: Sendable {
     /// ... or fewer frames once they hold this many faces. The classifier costs a third as much
     /// CPU per face in batches of 16 as one face at a time (`fer-live bench classify --batch`).
     public var batchFaces: Int = 16
+    /// How long a file's classify stage waits for more frames to fill a batch (a network stream
+    /// read as a file must not fall behind); live mode never waits.
+    public var batchWaitSeconds: Double = 0.1
     public var tracker = Tracker.Options()
     /// Whether the detect and classify stages spread each frame's work over the cores (as they
     /// do outside the pipeline) or run it on their own thread only, leaving the cores to the
@@ -165,10 +168,11 @@ public final class Pipeline: @unchecked Sendable {
             while let first = detected.pop() {
                 if shouldStop && live { break }
                 var batch = [first], faces = first.faces.count
-                // A file waits for full batches (several faces per classifier call cost less per
-                // face than one); live mode takes only what is already there, to stay current.
+                // A file waits a little for fuller batches (several faces per classifier call
+                // cost less per face than one); live mode takes only what is already there.
+                let deadline = Date(timeIntervalSinceNow: live ? 0 : options.batchWaitSeconds)
                 while batch.count < options.batchFrames, faces < options.batchFaces,
-                      let more = live ? detected.tryPop() : detected.pop() {
+                      let more = live ? detected.tryPop() : detected.pop(waitingUntil: deadline) {
                     batch.append(more)
                     faces += more.faces.count
                 }

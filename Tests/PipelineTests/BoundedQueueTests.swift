@@ -50,4 +50,21 @@ final class BoundedQueueTests: XCTestCase {
         wait(for: [done], timeout: 5)
         XCTAssertNil(queue.pop())
     }
+
+    /// The deadline pop returns what is queued at once, gives up empty-handed at its deadline,
+    /// takes an item pushed while it waits, and ends at close.
+    func testPopWithDeadline() {
+        let queue = BoundedQueue<Int>(capacity: 4, policy: .block)
+        queue.push(7)
+        XCTAssertEqual(queue.pop(waitingUntil: Date(timeIntervalSinceNow: 5)), 7)
+        let start = Date()
+        XCTAssertNil(queue.pop(waitingUntil: Date(timeIntervalSinceNow: 0.05)), "nothing arrives")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 0.04, "it waited for the deadline")
+        Thread { Thread.sleep(forTimeInterval: 0.02); queue.push(8) }.start()
+        XCTAssertEqual(queue.pop(waitingUntil: Date(timeIntervalSinceNow: 5)), 8, "an item pushed while waiting")
+        Thread { Thread.sleep(forTimeInterval: 0.02); queue.close() }.start()
+        let closing = Date()
+        XCTAssertNil(queue.pop(waitingUntil: Date(timeIntervalSinceNow: 5)))
+        XCTAssertLessThan(Date().timeIntervalSince(closing), 4, "close ends the wait")
+    }
 }
