@@ -93,8 +93,6 @@ public struct ChannelsLastNetwork: Sendable {
     public let outputs: Int
     /// Images per group on one core (maps of a group stay in L2).
     public var groupSize = 8
-    /// Scratch buffers of finished calls, for the next ones (shared by copies of this value).
-    private let scratchPool = ScratchBufferPool()
 
     /// Compiles `ops` for `[channels, height, width]` images. Throws `NeuralNetError.badInput`
     /// naming the first op it cannot run (strided or non-square-padded convolution, padded
@@ -344,16 +342,11 @@ public struct ChannelsLastNetwork: Sendable {
         l.v = take(vFloats)
         l.m = take(mFloats)
         l.zeros = take(zeros)
-        // A buffer of an earlier call with the same layout is reused: its borders and bias zeros
-        // are still 0 (nothing writes them). Allocating and zeroing megabytes per call cost a
-        // third of the time of a one-face batch.
-        let key = ScratchKey(group: g, floats: l.total)
-        var scratch = scratchPool.take(key) ?? [Float](repeating: 0, count: l.total)
+        var scratch = [Float](repeating: 0, count: l.total)
         scratch.withUnsafeMutableBufferPointer { sb in
             guard let base = sb.baseAddress else { return }
             body(base, l)
         }
-        scratchPool.give(scratch, key)
     }
 
     /// `g` images through the chain; with `parts` > 1 each large direct convolution is split into
@@ -483,30 +476,5 @@ private final class WorkCounter: @unchecked Sendable {
         guard next < limit else { return nil }
         next += 1
         return next - 1
-    }
-}
-
-/// What a scratch buffer was laid out for: buffers are reused only for the same layout, so their
-/// never-written zeros are where the next call expects them.
-struct ScratchKey: Hashable {
-    let group: Int
-    let floats: Int
-}
-
-/// Scratch buffers kept between calls of one network, a few per layout (one per worker thread).
-final class ScratchBufferPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [ScratchKey: [[Float]]] = [:]
-
-    func take(_ key: ScratchKey) -> [Float]? {
-        lock.lock(); defer { lock.unlock() }
-        return free[key]?.popLast()
-    }
-
-    func give(_ buffer: [Float], _ key: ScratchKey) {
-        lock.lock(); defer { lock.unlock() }
-        // Layouts that no longer come up are dropped (a few per size of the last batch).
-        if free[key] == nil && free.count >= 4 { free.removeAll() }
-        if free[key, default: []].count < 4 { free[key, default: []].append(buffer) }
     }
 }

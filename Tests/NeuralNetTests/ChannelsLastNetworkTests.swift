@@ -104,9 +104,9 @@ final class ChannelsLastNetworkTests: XCTestCase {
                   groupSizes: [8])
     }
 
-    /// Scratch buffers are kept between calls: a batch gives the same bits whatever ran before
-    /// it on the same network (batches with partial groups, a one-image batch, other sizes in
-    /// between), the same as on a network that never ran.
+    /// A batch gives the same bits whatever ran before it on the same network (batches with
+    /// partial groups, a one-image batch, other sizes in between), the same as on a network that
+    /// never ran: nothing of one call leaks into the next.
     func testResultsDoNotDependOnEarlierCalls() throws {
         var rng = LCG(state: 31)
         let ops: [ChannelsLastNetwork.Op] = [
