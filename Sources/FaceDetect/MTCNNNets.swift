@@ -92,23 +92,14 @@ struct RNet: Sendable {
     let net: CropNet
 
     init(path: String) throws {
-        let f = try SafeTensorsFile(path: path)
-        func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
-            .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
-                                              activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
-                                       winograd: tile != nil, outputTile: tile ?? 2))
-        }
+        let f = CropNetFile(try SafeTensorsFile(path: path))
         let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
-        let dense4 = try Linear(weight: columnsToHWC(f.tensor("dense4.weight", shape: [128, 576]), c: 64, h: 3, wd: 3),
-                                bias: f.tensor("dense4.bias", shape: [128]),
-                                activation: .prelu(f.tensor("prelu4.weight", shape: [128]).storage))
-        let w = try f.tensor("dense5_1.weight", shape: [2, 128]).storage + f.tensor("dense5_2.weight", shape: [4, 128]).storage
-        let b = try f.tensor("dense5_1.bias", shape: [2]).storage + f.tensor("dense5_2.bias", shape: [4]).storage
-        let head = try Linear(weight: Tensor(shape: [6, 128], storage: w), bias: Tensor(shape: [6], storage: b))
+        let dense4 = try f.dense("dense4", [128, 576], prelu: "prelu4", flattenedFrom: (c: 64, h: 3, w: 3))
+        let head = try f.mergedHead(["dense5_1": 2, "dense5_2": 4], inputs: 128)
         net = try CropNet(ops: [
-            conv("conv1", [28, 3, 3, 3], prelu: "prelu1"), .pool(pool),
-            conv("conv2", [48, 28, 3, 3], prelu: "prelu2", winograd: Winograd.rnetConv2), .pool(pool),
-            conv("conv3", [64, 48, 2, 2], prelu: "prelu3"), .flatten,
+            f.conv("conv1", [28, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            f.conv("conv2", [48, 28, 3, 3], prelu: "prelu2", winograd: Winograd.rnetConv2), .pool(pool),
+            f.conv("conv3", [64, 48, 2, 2], prelu: "prelu3"), .flatten,
             .conv(ChannelsLastConv(dense4)), .conv(ChannelsLastConv(head)),
         ], size: 24)
     }
@@ -127,26 +118,15 @@ struct ONet: Sendable {
     let net: CropNet
 
     init(path: String) throws {
-        let f = try SafeTensorsFile(path: path)
-        func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
-            .conv(try ChannelsLastConv(Conv2D(weight: f.tensor("\(name).weight", shape: shape), bias: f.tensor("\(name).bias", shape: [shape[0]]),
-                                              activation: .prelu(f.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
-                                       winograd: tile != nil, outputTile: tile ?? 2))
-        }
+        let f = CropNetFile(try SafeTensorsFile(path: path))
         let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
-        let dense5 = try Linear(weight: columnsToHWC(f.tensor("dense5.weight", shape: [256, 1152]), c: 128, h: 3, wd: 3),
-                                bias: f.tensor("dense5.bias", shape: [256]),
-                                activation: .prelu(f.tensor("prelu5.weight", shape: [256]).storage))
-        let w = try f.tensor("dense6_1.weight", shape: [2, 256]).storage + f.tensor("dense6_2.weight", shape: [4, 256]).storage
-            + f.tensor("dense6_3.weight", shape: [10, 256]).storage
-        let b = try f.tensor("dense6_1.bias", shape: [2]).storage + f.tensor("dense6_2.bias", shape: [4]).storage
-            + f.tensor("dense6_3.bias", shape: [10]).storage
-        let head = try Linear(weight: Tensor(shape: [16, 256], storage: w), bias: Tensor(shape: [16], storage: b))
+        let dense5 = try f.dense("dense5", [256, 1152], prelu: "prelu5", flattenedFrom: (c: 128, h: 3, w: 3))
+        let head = try f.mergedHead(["dense6_1": 2, "dense6_2": 4, "dense6_3": 10], inputs: 256)
         net = try CropNet(ops: [
-            conv("conv1", [32, 3, 3, 3], prelu: "prelu1"), .pool(pool),
-            conv("conv2", [64, 32, 3, 3], prelu: "prelu2", winograd: Winograd.onetConv2), .pool(pool),
-            conv("conv3", [64, 64, 3, 3], prelu: "prelu3", winograd: Winograd.onetConv3), .pool(MaxPool2D(kernel: 2, stride: 2, ceilMode: true)),
-            conv("conv4", [128, 64, 2, 2], prelu: "prelu4"), .flatten,
+            f.conv("conv1", [32, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            f.conv("conv2", [64, 32, 3, 3], prelu: "prelu2", winograd: Winograd.onetConv2), .pool(pool),
+            f.conv("conv3", [64, 64, 3, 3], prelu: "prelu3", winograd: Winograd.onetConv3), .pool(MaxPool2D(kernel: 2, stride: 2, ceilMode: true)),
+            f.conv("conv4", [128, 64, 2, 2], prelu: "prelu4"), .flatten,
             .conv(ChannelsLastConv(dense5)), .conv(ChannelsLastConv(head)),
         ], size: 48)
     }
@@ -156,5 +136,40 @@ struct ONet: Sendable {
         var y = try net.forward(x)
         softmaxFirstTwo(&y)
         return y
+    }
+}
+
+/// R-Net's and O-Net's tensors as the crop nets run them: named layers loaded with their shapes
+/// checked, each followed by its PReLU.
+struct CropNetFile {
+    let file: SafeTensorsFile
+    init(_ file: SafeTensorsFile) { self.file = file }
+
+    /// A convolution `name` of `shape` [out, in, kh, kw] with PReLU `prelu`, channels-last;
+    /// Winograd F(tile x tile, 3x3) when `winograd` gives a tile.
+    func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
+        .conv(try ChannelsLastConv(Conv2D(weight: file.tensor("\(name).weight", shape: shape),
+                                          bias: file.tensor("\(name).bias", shape: [shape[0]]),
+                                          activation: .prelu(file.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
+                                   winograd: tile != nil, outputTile: tile ?? 2))
+    }
+
+    /// The dense layer after the flatten, with its columns reordered from PyTorch's (C, H, W)
+    /// flattening to the channels-last (H, W, C) the crop nets produce.
+    func dense(_ name: String, _ shape: [Int], prelu: String, flattenedFrom map: (c: Int, h: Int, w: Int)) throws -> Linear {
+        try Linear(weight: columnsToHWC(file.tensor("\(name).weight", shape: shape), c: map.c, h: map.h, wd: map.w),
+                   bias: file.tensor("\(name).bias", shape: [shape[0]]),
+                   activation: .prelu(file.tensor("\(prelu).weight", shape: [shape[0]]).storage))
+    }
+
+    /// The output layers merged into one, their outputs in the given order (name: outputs).
+    func mergedHead(_ layers: KeyValuePairs<String, Int>, inputs: Int) throws -> Linear {
+        var w: [Float] = [], b: [Float] = []
+        for (name, outputs) in layers {
+            w += try file.tensor("\(name).weight", shape: [outputs, inputs]).storage
+            b += try file.tensor("\(name).bias", shape: [outputs]).storage
+        }
+        let total = layers.reduce(0) { $0 + $1.value }
+        return try Linear(weight: Tensor(shape: [total, inputs], storage: w), bias: Tensor(shape: [total], storage: b))
     }
 }
