@@ -141,8 +141,7 @@ def probabilities(nets, faces: Faces, pipeline: bool, batch: int = 1024, bf16: b
         if pipeline:
             x = framing.sample(x, faces.theta[idx])
         x = torch.cat([x, torch.flip(x, dims=[3])])
-        if dev.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         p = 0
         for net in nets:
             net.eval()
@@ -181,8 +180,7 @@ def load_net(path: str | Path, device) -> tuple[torch.nn.Module, dict]:
     net = models.build(cfg["model"], len(cfg["labels"]), **cfg.get("model_kw", {}))
     net.load_state_dict(ck["model"])
     net.to(device).eval()
-    if device.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)
+    net = net.to(memory_format=torch.channels_last)
     return net, cfg
 
 
@@ -273,8 +271,10 @@ def train_main(args, device) -> int:
     kw = dict(ARCHS[args.arch])
     kw["widths"] = list(kw["widths"])
     net = models.build("fernet", len(labels), **kw).to(device)
-    if device.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)
+    # Channels-last on every device: on the CPU too, oneDNN's channels-last convolutions made a
+    # training step of fernet at batch 128 about 1.3x faster than NCHW (2-core AVX2 VM,
+    # 0.49-0.58 s against 0.67-0.78 s, four alternated pairs, 2026-12-07).
+    net = net.to(memory_format=torch.channels_last)
     if args.init_export:
         init_from_export(net, args.init_export)
         log(f"init: weights of {args.init_export}.safetensors")
@@ -295,6 +295,11 @@ def train_main(args, device) -> int:
         net.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["optimizer"])
+        # Momentum buffers in their parameters' layout (a checkpoint written by an NCHW run).
+        for p in net.parameters():
+            st = opt.state.get(p, {})
+            if "momentum_buffer" in st and st["momentum_buffer"] is not None and p.dim() == 4:
+                st["momentum_buffer"] = st["momentum_buffer"].contiguous(memory_format=torch.channels_last)
         g.set_state(ck["generator"])
         epoch, elapsed, best = ck["epoch"], ck["elapsed"], ck["best"]
         log(f"resumed {out / 'last.pt'} at epoch {epoch}, {elapsed / 60:.1f} of {args.minutes:g} min")
@@ -328,9 +333,7 @@ def train_main(args, device) -> int:
             for group in opt.param_groups:
                 group["lr"] = augment_lr
             idx = perm[i:i + args.batch]
-            x = make_batch(train, idx, g, args.p_pipeline)
-            if device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = make_batch(train, idx, g, args.p_pipeline).contiguous(memory_format=torch.channels_last)
             y = train.labels[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = net(x)
