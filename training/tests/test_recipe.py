@@ -122,3 +122,41 @@ def test_an_epoch_schedule_runs_its_epochs_whatever_the_time_budget(tmp_path):
     time_only = tmp_path / "time"
     assert recipe.main(common[:5] + [str(time_only)] + common[6:]) == 0
     assert len(list(csv.DictReader(open(time_only / "metrics.csv")))) == 1
+
+
+def test_scores_without_flips_give_the_same_plain_accuracies():
+    """The per-epoch validation leaves the flipped copies out: the plain accuracies are those of
+    the full evaluation, and no flip figure is claimed."""
+    torch.manual_seed(0)
+    kw = dict(recipe.ARCHS["fernet"])
+    net = models.build("fernet", 7, **kw).eval()
+    n = 24
+    rng = np.random.default_rng(1)
+    affine = np.zeros((n, 2, 3), dtype=np.float32)
+    affine[:, 0, 0] = affine[:, 1, 1] = 0.9
+    affine[:, :, 2] = rng.uniform(-2, 2, (n, 2))
+    faces = recipe.Faces(rng.integers(0, 256, (n, 48, 48), dtype=np.uint8), rng.integers(0, 7, n).astype(np.uint8),
+                         rng.random(n) < 0.8, affine, torch.device("cpu"))
+    full = recipe.scores([net], faces, bf16=False)
+    quick = recipe.scores([net], faces, bf16=False, flip=False)
+    for key in ("direct", "pipeline", "direct_on_found", "n", "found"):
+        assert quick[key] == pytest.approx(full[key]), key
+    assert "direct_flip" in full and "direct_flip" not in quick
+
+
+def test_resuming_an_nchw_checkpoint_trains_on(tmp_path):
+    """last.pt written by a run in the NCHW layout (parameters and momentum buffers contiguous)
+    resumes in today's channels-last run and trains another epoch."""
+    data = _tiny_pack(tmp_path / "tiny.npz.xz")
+    run = tmp_path / "run"
+    common = ["--pack", str(data), "--arch", "fernet", "--out", str(run), "--minutes", "1", "--batch", "32",
+              "--seed", "3", "--schedule-epochs", "2"]
+    assert recipe.main(common + ["--max-epochs", "1"]) == 0
+    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    ck["model"] = {k: v.contiguous() for k, v in ck["model"].items()}
+    for st in ck["optimizer"]["state"].values():
+        if st.get("momentum_buffer") is not None:
+            st["momentum_buffer"] = st["momentum_buffer"].contiguous()
+    torch.save(ck, run / "last.pt")
+    assert recipe.main(common + ["--resume"]) == 0
+    assert torch.load(run / "last.pt", map_location="cpu", weights_only=False)["epoch"] == 2
