@@ -304,7 +304,7 @@ def train_main(args, device) -> int:
         # Momentum buffers in their parameters' layout (a checkpoint written by an NCHW run).
         for p in net.parameters():
             st = opt.state.get(p, {})
-            if "momentum_buffer" in st and st["momentum_buffer"] is not None and p.dim() == 4:
+            if p.dim() == 4 and st.get("momentum_buffer") is not None:
                 st["momentum_buffer"] = st["momentum_buffer"].contiguous(memory_format=torch.channels_last)
         g.set_state(ck["generator"])
         epoch, elapsed, best = ck["epoch"], ck["elapsed"], ck["best"]

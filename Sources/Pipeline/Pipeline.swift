@@ -169,10 +169,11 @@ public final class Pipeline: @unchecked Sendable {
                 if shouldStop && live { break }
                 var batch = [first], faces = first.faces.count
                 // A file waits a little for fuller batches (several faces per classifier call
-                // cost less per face than one); live mode takes only what is already there.
+                // cost less per face than one); live mode's deadline is now, so it takes only
+                // what is already there.
                 let deadline = Date(timeIntervalSinceNow: live ? 0 : options.batchWaitSeconds)
                 while batch.count < options.batchFrames, faces < options.batchFaces,
-                      let more = live ? detected.tryPop() : detected.pop(waitingUntil: deadline) {
+                      let more = detected.pop(waitingUntil: deadline) {
                     batch.append(more)
                     faces += more.faces.count
                 }

@@ -146,7 +146,9 @@ def test_scores_without_flips_give_the_same_plain_accuracies():
 
 def test_resuming_an_nchw_checkpoint_trains_on(tmp_path):
     """last.pt written by a run in the NCHW layout (parameters and momentum buffers contiguous)
-    resumes in today's channels-last run and trains another epoch."""
+    resumes in today's channels-last run and trains another epoch, its 4-d momentum buffers
+    converted to channels-last (an SGD step keeps a buffer's layout, so they would stay NCHW
+    unless the resume converted them)."""
     data = _tiny_pack(tmp_path / "tiny.npz.xz")
     run = tmp_path / "run"
     common = ["--pack", str(data), "--arch", "fernet", "--out", str(run), "--minutes", "1", "--batch", "32",
@@ -159,4 +161,9 @@ def test_resuming_an_nchw_checkpoint_trains_on(tmp_path):
             st["momentum_buffer"] = st["momentum_buffer"].contiguous()
     torch.save(ck, run / "last.pt")
     assert recipe.main(common + ["--resume"]) == 0
-    assert torch.load(run / "last.pt", map_location="cpu", weights_only=False)["epoch"] == 2
+    resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    assert resumed["epoch"] == 2
+    bufs = [st["momentum_buffer"] for st in resumed["optimizer"]["state"].values()
+            if st.get("momentum_buffer") is not None and st["momentum_buffer"].dim() == 4]
+    assert bufs and all(b.is_contiguous(memory_format=torch.channels_last) for b in bufs)
+    assert any(not b.is_contiguous() for b in bufs)  # (with one input channel the two layouts coincide)
