@@ -7,7 +7,9 @@
 #
 # NEW defaults to .build/release/fer-live, ROUNDS to 5. Measures: detection on woman2.mp4
 # (frames in flight) and on the moving 1080p crowd clip (tools/make_moving_crowd_clip.sh), the
-# classifier (`bench classify`, batch 128), and `annotate` of woman2.mp4 end to end.
+# classifier (`bench classify`, batch 128), and `annotate` of woman2.mp4 end to end, as frames
+# per second and as frames per CPU-second of the process (user + system, all threads: steadier
+# than wall time on a shared machine). MEASURES="annotate annotate-cpu" picks some of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=${1:?usage: tools/bench_binaries.sh OLD_BINARY [NEW_BINARY] [ROUNDS]}
@@ -35,10 +37,20 @@ measure() {  # BINARY MEASURE -> one number (higher is better)
             "$bin" annotate -y "$SHARED/media/woman2.mp4" -o "$OUT/bb.mp4" --csv "$OUT/bb.csv" --models "$MODELS" -q >/dev/null 2>&1
             t1=$(date +%s.%N)
             python3 -c "print(464 / ($t1 - $t0))" ;;
+        annotate-cpu)
+            python3 - "$bin" "$SHARED/media/woman2.mp4" "$OUT/bb.mp4" "$OUT/bb.csv" "$MODELS" <<'PY'
+import resource, subprocess, sys
+b, video, out, csv, models = sys.argv[1:]
+subprocess.run([b, "annotate", "-y", video, "-o", out, "--csv", csv, "--models", models, "-q"],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(464 / (r.ru_utime + r.ru_stime))
+PY
+            ;;
     esac
 }
 
-MEASURES="detect-woman2 detect-crowd classify annotate"
+MEASURES=${MEASURES:-"detect-woman2 detect-crowd classify annotate annotate-cpu"}
 declare -A RESULTS
 for round in $(seq 1 "$ROUNDS"); do
     for m in $MEASURES; do

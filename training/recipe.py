@@ -278,8 +278,8 @@ def train_main(args, device) -> int:
     kw["widths"] = list(kw["widths"])
     net = models.build("fernet", len(labels), **kw).to(device)
     # Channels-last on every device: on the CPU too, oneDNN's channels-last convolutions made a
-    # training step of fernet at batch 128 about 1.3x faster than NCHW (2-core AVX2 VM,
-    # 0.49-0.58 s against 0.67-0.78 s, four alternated pairs, 2026-12-07).
+    # training step of fernet at batch 128 about 1.3x faster than NCHW (2-core AVX2 VM, median
+    # 0.514 s against 0.658 s over four alternated pairs, tools/bench_train_step.py, 2026-12-07).
     net = net.to(memory_format=torch.channels_last)
     if args.init_export:
         init_from_export(net, args.init_export)
