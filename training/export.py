@@ -207,12 +207,27 @@ def export(model: nn.Module, cfg: dict, out: Path, accuracy: dict | None = None)
         "layers": layers,
         "parameters": int(nparams),
         "flops_per_face": int(models.count_flops(model, cfg.get("input_size", 48))),
-        "training": {k: cfg.get(k) for k in ("recipe", "seed", "data", "classes", "merge", "epoch")},
+        "training": training_record(cfg),
     }
     if accuracy:
         meta["accuracy"] = accuracy
     js_path.write_text(json.dumps(meta, indent=1))
     return st_path, js_path
+
+
+def training_record(cfg: dict) -> dict:
+    """How the weights were trained, for the JSON: training.train's keys, and for a
+    training.recipe checkpoint its command line (seed, schedule, pack) and validation split,
+    which its config keeps under "args" and "validation"."""
+    rec = {k: cfg.get(k) for k in ("recipe", "seed", "data", "classes", "merge", "epoch")}
+    args = cfg.get("args")
+    if isinstance(args, dict):
+        rec["seed"] = args.get("seed", rec["seed"])
+        rec["data"] = args.get("pack", rec["data"])
+        rec["args"] = {k: v for k, v in args.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    if "validation" in cfg:
+        rec["validation"] = cfg["validation"]
+    return rec
 
 
 def main(argv=None) -> int:

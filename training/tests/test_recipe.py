@@ -1,4 +1,5 @@
 """The pipeline-framing recipe: crop maps, the validation split, starting from an export."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,12 @@ def test_a_run_resumed_from_a_copied_last_checkpoint_finishes(tmp_path):
     assert (copy / "best.pt").exists() and (copy / "results.json").exists()
     ck = torch.load(copy / "best.pt", map_location="cpu", weights_only=False)
     assert ck["weights"] == "ema" and ck["epoch"] == 1
+    # Its export records how it was trained: the recipe's seed, pack and validation split.
+    from training import export
+    assert export.main(["--checkpoint", str(copy / "best.pt"), "--out", str(tmp_path / "m")]) == 0
+    rec = json.loads((tmp_path / "m.json").read_text())["training"]
+    assert rec["seed"] == 3 and rec["data"] == str(data) and rec["epoch"] == 1
+    assert rec["args"]["arch"] == "fernet" and rec["validation"]["n"] > 0
 
 
 def test_an_epoch_schedule_runs_its_epochs_whatever_the_time_budget(tmp_path):
