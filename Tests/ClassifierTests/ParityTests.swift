@@ -66,6 +66,9 @@ final class ParityTests: XCTestCase {
 
     func testShippedModelMatchesPyTorch() throws { try checkExported("fernet") }
 
+    /// The default model (emotion/default.txt) against its own checkpoint's PyTorch outputs.
+    func testDefaultModelMatchesPyTorch() throws { try checkExported("fernet_long") }
+
     /// The tutorials' small CNN (no batch norm, a dense head on a flattened map).
     func testSmallCNNMatchesPyTorch() throws { try checkExported("cnn_small") }
 
