@@ -12,6 +12,7 @@
 # than wall time on a shared machine). MEASURES="annotate annotate-cpu" picks some of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/bench_lib.sh
 OLD=${1:?usage: tools/bench_binaries.sh OLD_BINARY [NEW_BINARY] [ROUNDS]}
 NEW=${2:-.build/release/fer-live}
 ROUNDS=${3:-5}
@@ -23,14 +24,13 @@ mkdir -p "$OUT"
 CROWD=$OUT/moving-crowd.mp4
 [ -f "$CROWD" ] || tools/make_moving_crowd_clip.sh "$CROWD" >/dev/null
 MODELS=$(pwd)/models
-json() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 
 measure() {  # BINARY MEASURE -> one number (higher is better)
     local bin=$1
     case $2 in
-        detect-woman2) "$bin" bench detect "$SHARED/media/woman2.mp4" --models "$MODELS" --mode stream --runs 3 --json | json fps ;;
-        detect-crowd) "$bin" bench detect "$CROWD" --models "$MODELS" --mode stream --frames 40 --runs 2 --json | json fps ;;
-        classify) "$bin" bench classify --models "$MODELS" --batch 128 --batches 20 --json | json faces_per_second ;;
+        detect-woman2) "$bin" bench detect "$SHARED/media/woman2.mp4" --models "$MODELS" --mode stream --runs 3 --json | json_field - fps ;;
+        detect-crowd) "$bin" bench detect "$CROWD" --models "$MODELS" --mode stream --frames 40 --runs 2 --json | json_field - fps ;;
+        classify) "$bin" bench classify --models "$MODELS" --batch 128 --batches 20 --json | json_field - faces_per_second ;;
         annotate)
             local t0 t1
             t0=$(date +%s.%N)

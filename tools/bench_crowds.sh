@@ -29,7 +29,6 @@ mkdir -p "$OUT"
 [ -f out/bench/crowd-1920x1080.mp4 ] || tools/make_crowd_clip.sh out/bench/crowd-1920x1080.mp4 1920 1080 30 >/dev/null
 [ -f out/bench/crowd-640x360.mp4 ] || tools/make_crowd_clip.sh out/bench/crowd-640x360.mp4 640 360 50 >/dev/null
 MODELS=$(pwd)/models
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$2'])" < "$1"; }
 isa=$(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || (grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo "no AVX2"))
 
 clips=("out/bench/moving-crowd.mp4:30" "out/bench/crowd-1920x1080.mp4:30" "out/bench/crowd-640x360.mp4:50" "$SHARED/media/audience.mp4:100")
@@ -40,12 +39,12 @@ for round in $(seq 1 "$ROUNDS"); do
         "$BIN" bench detect "$input" --models "$MODELS" --frames "$n" --mode stream --runs 1 --json > "$OUT/new-$name-$round.txt"
         if [ -n "$OLD" ]; then
             "$OLD" bench detect "$input" --models "$MODELS" --frames "$n" --mode stream --runs 1 --json > "$OUT/old-$name-$round.txt"
-            OLDF[$name]+="$(field "$OUT/old-$name-$round.txt" fps) "
+            OLDF[$name]+="$(json_field "$OUT/old-$name-$round.txt" fps) "
         fi
         "$PY" tools/bench_reference_mtcnn.py "$input" --frames "$n" --runs 1 --threads 2 --json > "$OUT/ref-$name-$round.txt"
-        f=$(field "$OUT/new-$name-$round.txt" fps); r=$(field "$OUT/ref-$name-$round.txt" fps)
+        f=$(json_field "$OUT/new-$name-$round.txt" fps); r=$(json_field "$OUT/ref-$name-$round.txt" fps)
         NEW[$name]+="$f "; REF[$name]+="$r "; RATIO[$name]+="$(python3 -c "print($f / $r)") "
-        FACES[$name]=$(field "$OUT/new-$name-$round.txt" faces); RFACES[$name]=$(field "$OUT/ref-$name-$round.txt" faces)
+        FACES[$name]=$(json_field "$OUT/new-$name-$round.txt" faces); RFACES[$name]=$(json_field "$OUT/ref-$name-$round.txt" faces)
         echo "round $round $name: fer-live $f fps, reference $r fps" >&2
     done
 done

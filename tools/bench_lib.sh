@@ -13,3 +13,6 @@ reference_python() {
 
 median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 fmt() { python3 -c "print(f'{float(\"$1\"):.${2:-1}f}')"; }
+# KEY of the JSON object on the last line of FILE (- for standard input): what the --json
+# options of fer-live and the reference scripts end their output with.
+json_field() { python3 -c "import json,sys; f = sys.stdin if sys.argv[1] == '-' else open(sys.argv[1]); print(json.loads(f.read().strip().splitlines()[-1])[sys.argv[2]])" "$1" "$2"; }

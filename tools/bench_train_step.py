@@ -19,9 +19,7 @@ from training.recipe import ARCHS
 
 def step_seconds(channels_last: bool, steps: int = 8) -> float:
     torch.manual_seed(0)
-    kw = dict(ARCHS["fernet"])
-    kw["widths"] = list(kw["widths"])
-    net = models.build("fernet", 7, **kw)
+    net = models.build("fernet", 7, **ARCHS["fernet"])
     x, y = torch.randn(128, 1, 48, 48), torch.randint(0, 7, (128,))
     if channels_last:
         net = net.to(memory_format=torch.channels_last)

@@ -5,9 +5,9 @@
 #
 # - validation and PublicTest of CHECKPOINT in PyTorch, both framings (`training.recipe
 #   --evaluate`, on the pack that tools/make_pack.sh writes; skipped without a checkpoint);
-# - PublicTest through fer-live, with and without --flip (`fer-live eval`);
 # - through the detector, with and without --flip (tools/through_detector.py: PublicTest faces as
-#   a 320x240 video through `fer-live log`, against `eval` on the faces the detector found);
+#   a 320x240 video through `fer-live log`, against `fer-live eval` on the faces the detector
+#   found), and `fer-live eval` on all of PublicTest, which that script runs too;
 # - faces/s: `fer-live eval` at batch 128, NAME and OTHER_MODEL (default: the models folder's
 #   default) alternated ROUNDS times (default 3), medians. Run it on an otherwise idle machine.
 #
@@ -32,22 +32,21 @@ PY=${PYTHON:-.venv/bin/python}
 [ -f "models/emotion/$NAME.json" ] || { echo "model_card: models/emotion/$NAME.json missing; export it first (python -m training.export)" >&2; exit 1; }
 [ -z "$CHECKPOINT" ] || [ -f "$CHECKPOINT" ] || { echo "model_card: $CHECKPOINT: no such checkpoint" >&2; exit 1; }
 mkdir -p "$OUT"
-field() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])" "$1" "$2"; }
-pct() { python3 -c "print(f'{100 * float(\"$1\"):.2f}%')"; }
+# KEY of a JSON file (through_detector.py's --json) as a percentage.
+pct() { python3 -c "import json,sys; print(f'{100 * json.load(open(sys.argv[1]))[sys.argv[2]]:.2f}%')" "$1" "$2"; }
 
 if [ -n "$CHECKPOINT" ]; then
     [ -f "$PACK" ] || { echo "model_card: $PACK missing; run tools/make_pack.sh (or set PACK)" >&2; exit 1; }
     PYTHONPATH=. "$PY" -m training.recipe --pack "$PACK" --evaluate "$CHECKPOINT" --json "$OUT/recipe.json" > "$OUT/recipe.txt" 2>&1
 fi
-"$BIN" eval "$DATA" --model "$NAME" --json > "$OUT/eval.txt"
-"$BIN" eval "$DATA" --model "$NAME" --flip --json > "$OUT/eval-flip.txt"
+# through_detector.py also runs `fer-live eval` on every face: its direct_all is the PublicTest figure.
 python3 tools/through_detector.py --model "$NAME" --out "$OUT/through" --json "$OUT/through.json" > /dev/null
 python3 tools/through_detector.py --model "$NAME" --flip --out "$OUT/through" --json "$OUT/through-flip.json" > /dev/null
 SPEED="" OSPEED=""
 for r in $(seq 1 "$ROUNDS"); do
     "$BIN" eval "$DATA" --model "$NAME" --json > "$OUT/speed-$r.txt"
     "$BIN" eval "$DATA" --model "$OTHER" --json > "$OUT/speed-other-$r.txt"
-    SPEED+="$(field "$OUT/speed-$r.txt" faces_per_second) "; OSPEED+="$(field "$OUT/speed-other-$r.txt" faces_per_second) "
+    SPEED+="$(json_field "$OUT/speed-$r.txt" faces_per_second) "; OSPEED+="$(json_field "$OUT/speed-other-$r.txt" faces_per_second) "
 done
 
 echo "### $NAME ($(date -u +%Y-%m-%d), $(nproc) cores)"
@@ -56,7 +55,7 @@ if [ -n "$CHECKPOINT" ]; then
     echo "- $CHECKPOINT in PyTorch (\`training.recipe --evaluate\`):"
     sed -n 's/^.*\(val\|test\): /  - \1: /p' "$OUT/recipe.txt"
 fi
-echo "- PublicTest, \`fer-live eval\`: $(pct "$(field "$OUT/eval.txt" accuracy)"), with --flip $(pct "$(field "$OUT/eval-flip.txt" accuracy)")"
+echo "- PublicTest, \`fer-live eval\`: $(pct "$OUT/through.json" direct_all), with --flip $(pct "$OUT/through-flip.json" direct_all)"
 for f in through through-flip; do
     python3 - "$OUT/$f.json" <<'EOF'
 import json, sys
