@@ -6,7 +6,8 @@
 #   tools/bench_binaries.sh OLD_BINARY [NEW_BINARY] [ROUNDS]
 #
 # NEW defaults to .build/release/fer-live, ROUNDS to 5. Measures: detection on woman2.mp4
-# (frames in flight) and on the moving 1080p crowd clip (tools/make_moving_crowd_clip.sh), the
+# (frames in flight), on the moving 1080p crowd clip (tools/make_moving_crowd_clip.sh) and on
+# the generated crowds at 1920x1080 and 640x360 (tools/make_crowd_clip.sh), the
 # classifier (`bench classify`, batch 128), and `annotate` of woman2.mp4 end to end, as frames
 # per second and as frames per CPU-second of the process (user + system, all threads: steadier
 # than wall time on a shared machine). MEASURES="annotate annotate-cpu" picks some of them.
@@ -23,6 +24,8 @@ for b in "$OLD" "$NEW"; do [ -x "$b" ] || { echo "bench_binaries: $b is not an e
 mkdir -p "$OUT"
 CROWD=$OUT/moving-crowd.mp4
 [ -f "$CROWD" ] || tools/make_moving_crowd_clip.sh "$CROWD" >/dev/null
+[ -f "$OUT/crowd-1920x1080.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-1920x1080.mp4" 1920 1080 30 >/dev/null
+[ -f "$OUT/crowd-640x360.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-640x360.mp4" 640 360 50 >/dev/null
 MODELS=$(pwd)/models
 
 measure() {  # BINARY MEASURE -> one number (higher is better)
@@ -30,6 +33,8 @@ measure() {  # BINARY MEASURE -> one number (higher is better)
     case $2 in
         detect-woman2) "$bin" bench detect "$SHARED/media/woman2.mp4" --models "$MODELS" --mode stream --runs 3 --json | json_field - fps ;;
         detect-crowd) "$bin" bench detect "$CROWD" --models "$MODELS" --mode stream --frames 40 --runs 2 --json | json_field - fps ;;
+        detect-crowd1080) "$bin" bench detect "$OUT/crowd-1920x1080.mp4" --models "$MODELS" --mode stream --frames 30 --runs 2 --json | json_field - fps ;;
+        detect-crowd640) "$bin" bench detect "$OUT/crowd-640x360.mp4" --models "$MODELS" --mode stream --frames 50 --runs 2 --json | json_field - fps ;;
         classify) "$bin" bench classify --models "$MODELS" --batch 128 --batches 20 --json | json_field - faces_per_second ;;
         annotate)
             local t0 t1

@@ -543,39 +543,108 @@ void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out) {
         for (int ch = 0; ch < 16; ch++) out[p * 16 + ch] = ch < c ? in[ch * hw + p] : 0.0f;
 }
 
-static inline __attribute__((always_inline)) void nhwc4_group(const float *in, int h, int w, int cs, int cin, int cred,
+/* ---- Winograd F(3x3, 3x3), channels-last ----
+   3x3 output tiles from 5x5 windows (points 0, +-1, 2): 25 products per tile and channel pair
+   for 9 outputs, 2.78 per output. Worth it where a map's side is a multiple of 3 and not of 4:
+   R-Net's conv2 (9x9 outputs) takes 9 tiles either way, and F(4x4)'s 6x6 windows compute 144
+   outputs for 81 (4.0 products per kept output, against 2.78 here). Shares the group code and
+   the tile numbering of F(4x4) (nhwcm_group with M = 3). */
+long nn_winof3_nhwc_packed_size(int cin, int coutp) { return 25L * cin * coutp; }
+
+/* G g G^T with G = [1/2 0 0; -1/2 -1/2 -1/2; -1/6 1/6 -1/6; 1/6 1/3 2/3; 0 0 1], in double. */
+static void kernel_tf3(const float *g, float r[25]) {
+    static const double G[5][3] = {{0.5, 0, 0}, {-0.5, -0.5, -0.5}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 6, 1.0 / 3, 2.0 / 3}, {0, 0, 1}};
+    double t[5][3];
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
+    for (int i = 0; i < 5; i++)
+        for (int l = 0; l < 5; l++) r[i * 5 + l] = (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
+}
+
+void nn_winof3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
+    memset(u, 0, sizeof(float) * nn_winof3_nhwc_packed_size(cin, coutp));
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            float r[25];
+            kernel_tf3(weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < 25; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
+        }
+}
+
+/* B^T x for one 5-vector: rows 2 -1 -2 1 0 / 0 -2 -1 1 0 / 0 2 -3 1 0 / 0 -1 0 1 0 / 0 2 -1 -2 1. */
+#define BT5(x, t)                                                                                 \
+    do {                                                                                          \
+        vacc d31 = x[3] - x[1];                                                                   \
+        t[0] = 2.0f * (x[0] - x[2]) + d31;                                                        \
+        t[1] = d31 - (x[1] + x[2]);                                                               \
+        t[2] = (x[3] + 2.0f * x[1]) - 3.0f * x[2];                                                \
+        t[3] = d31;                                                                               \
+        t[4] = (x[4] - x[2]) - 2.0f * d31;                                                        \
+    } while (0)
+
+/* A^T m for one 5-vector: rows 1 1 1 1 0 / 0 1 -1 2 0 / 0 1 1 4 1. */
+#define AT5(m, y)                                                                                 \
+    do {                                                                                          \
+        vacc s12 = m[1] + m[2];                                                                   \
+        y[0] = m[0] + s12 + m[3];                                                                 \
+        y[1] = (m[1] - m[2]) + 2.0f * m[3];                                                       \
+        y[2] = s12 + 4.0f * m[3] + m[4];                                                          \
+    } while (0)
+
+/* F(3x3): 25 elements, M[1][1] (xi 6) carries the bias; register blocks as F(4x4). */
+WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 4, 6)
+WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 3, 6)
+WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 2, 12)
+WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 1, 12)
+WINO_PRODUCTS_NARROW(nhwcf3_products, 25, CT4, 6, 6)
+
+/* One group of up to CT4 tiles of F(M x M, 3x3), M = 4 or 3 (a constant once inlined): N x N
+   input windows, N * N elements. The head (hw, P-Net's) needs M = 4: 16 pixels per tile. */
+static inline __attribute__((always_inline)) void nhwcm_group(const int M, const float *in, int h, int w, int cs, int cin, int cred,
                                                             const float *u, const float *bias, const float *slopes,
                                                             int coutp, int act, float *out, long c0, long t1,
                                                             float *v, float *m, const float *hw, const float *hb, int wide) {
+    const int N = M + 2;
     const int oh = h - 2, ow = w - 2;
     const int nt = t1 - c0 < CT4 ? (int)(t1 - c0) : CT4;
     long timg[CT4]; int tny[CT4], tnx[CT4], toy[CT4], tox[CT4];
-    group_tiles(c0, nt, 4, oh, ow, timg, tny, tnx, toy, tox);
+    group_tiles(c0, nt, M, oh, ow, timg, tny, tnx, toy, tox);
     /* Input transform B^T d B per tile and 16-channel vector; slots past the last tile repeat it. */
     for (int p = 0; p < CT4; p++) {
         const int q = p < nt ? p : nt - 1;
         const float *base = in + (((long)timg[q] * h + toy[q]) * w + tox[q]) * cs;
         for (int cv = 0; cv < cin; cv += 16) {
             vacc s[6][6];
-            for (int k = 0; k < 6; k++) {
+            for (int k = 0; k < N; k++) {
                 vacc x[6], t[6];
-                for (int r = 0; r < 6; r++) x[r] = ld(base + ((long)r * w + k) * cs + cv);
-                BT6(x, t);
-                for (int i = 0; i < 6; i++) s[i][k] = t[i];
+                for (int r = 0; r < N; r++) x[r] = ld(base + ((long)r * w + k) * cs + cv);
+                if (M == 4) BT6(x, t); else BT5(x, t);
+                for (int i = 0; i < N; i++) s[i][k] = t[i];
             }
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < N; i++) {
                 vacc t[6];
-                BT6(s[i], t);
-                for (int l = 0; l < 6; l++) st(v + ((long)(i * 6 + l) * CT4 + p) * cin + cv, t[l]);
+                if (M == 4) BT6(s[i], t); else BT5(s[i], t);
+                for (int l = 0; l < N; l++) st(v + ((long)(i * N + l) * CT4 + p) * cin + cv, t[l]);
             }
         }
     }
-    if (!wide) nhwc4_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
-    else switch (coutp) {
-    case 64: nhwc4_products_4(u, v, m, cin, cred, bias); break;
-    case 48: nhwc4_products_3(u, v, m, cin, cred, bias); break;
-    case 32: nhwc4_products_2(u, v, m, cin, cred, bias); break;
-    default: nhwc4_products_1(u, v, m, cin, cred, bias); break;
+    if (M == 4) {
+        if (!wide) nhwc4_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
+        else switch (coutp) {
+        case 64: nhwc4_products_4(u, v, m, cin, cred, bias); break;
+        case 48: nhwc4_products_3(u, v, m, cin, cred, bias); break;
+        case 32: nhwc4_products_2(u, v, m, cin, cred, bias); break;
+        default: nhwc4_products_1(u, v, m, cin, cred, bias); break;
+        }
+    } else {
+        if (!wide) nhwcf3_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
+        else switch (coutp) {
+        case 64: nhwcf3_products_4(u, v, m, cin, cred, bias); break;
+        case 48: nhwcf3_products_3(u, v, m, cin, cred, bias); break;
+        case 32: nhwcf3_products_2(u, v, m, cin, cred, bias); break;
+        default: nhwcf3_products_1(u, v, m, cin, cred, bias); break;
+        }
     }
     /* Output transform A^T M A, activation; a moved-back tile stores only the outputs past its
        nominal origin, so every output is written once. With a head, the tile's activations
@@ -587,18 +656,18 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
         for (int q = 0; q < coutp / 16; q++) {
             const float *mp = m + (long)p * 64 + 16 * q;
             vacc a[6][4];
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < N; i++) {
                 vacc mm[6], y[4];
-                for (int l = 0; l < 6; l++) mm[l] = ld(mp + (long)(i * 6 + l) * CT4 * 64);
-                AT6(mm, y);
-                for (int c = 0; c < 4; c++) a[i][c] = y[c];
+                for (int l = 0; l < N; l++) mm[l] = ld(mp + (long)(i * N + l) * CT4 * 64);
+                if (M == 4) AT6(mm, y); else AT5(mm, y);
+                for (int c = 0; c < M; c++) a[i][c] = y[c];
             }
             vacc sl = act == NN_ACT_PRELU ? ld(slopes + 16 * q) : (vacc){0}, z = {0};
-            for (int c = 0; c < 4; c++) {
+            for (int c = 0; c < M; c++) {
                 vacc col[6], y[4];
-                for (int i = 0; i < 6; i++) col[i] = a[i][c];
-                AT6(col, y);
-                for (int r = 0; r < 4; r++) {
+                for (int i = 0; i < N; i++) col[i] = a[i][c];
+                if (M == 4) AT6(col, y); else AT5(col, y);
+                for (int r = 0; r < M; r++) {
                     if (!hw && (oy + r < ny || ox + c < nx)) continue;
                     vacc val = y[r];
                     if (act == NN_ACT_PRELU || act == NN_ACT_RELU)
@@ -608,7 +677,7 @@ static inline __attribute__((always_inline)) void nhwc4_group(const float *in, i
                 }
             }
         }
-        if (!hw) continue;
+        if (M != 4 || !hw) continue;
         /* The head with the tile's 16 pixels in the lanes: each 16-channel block transposed. */
         vacc acc[HEAD_OUT];
         for (int j = 0; j < HEAD_OUT; j++) acc[j] = (vacc){0} + hb[j];
@@ -638,10 +707,20 @@ void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cr
     float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
     float m[36 * CT4 * 64] __attribute__((aligned(64)));
     const int wide = nn_wide_registers();
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwc4_group(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb, wide);
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwcm_group(4, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb, wide);
 }
 
 void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1) {
     nn_wino4x4_nhwc_head(in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, NULL, NULL, out, t0, t1);
+}
+
+CLONES
+void nn_winof3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                    const float *slopes, int coutp, int act, float *out, long t0, long t1) {
+    if (h < 5 || w < 5 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+    float v[25 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
+    float m[25 * CT4 * 64] __attribute__((aligned(64)));
+    const int wide = nn_wide_registers();
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwcm_group(3, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, NULL, NULL, wide);
 }

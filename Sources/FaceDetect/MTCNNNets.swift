@@ -77,12 +77,14 @@ extension Float {
 }
 
 /// Which 3x3 crop-network convolutions run as Winograd (`ChannelsLastConv(_:winograd:outputTile:)`),
-/// and with which output tile: each where measured fastest (`BenchmarkHarness.testWinogradTiles`,
-/// best of 300 interleaved runs, microseconds per crop: direct / F(2x2) / F(4x4)):
-/// R-Net conv2 11.2 / 8.7 / 8.2, O-Net conv2 89 / 61 / 43, O-Net conv3 28 / 14.8 / 8.8.
+/// and with which output tile: each where measured fastest (`DetectionTimings.testWinogradTiles`,
+/// best of 300 interleaved runs, microseconds per crop, 2-core AVX2 VM, 2026-12-07: direct /
+/// F(2x2) / F(3x3) / F(4x4)): R-Net conv2 20.1 / 15.4 / 8.8 / 13.4 (its 9x9 map is 3x3 tiles of
+/// F(3x3), while F(4x4) computes 144 outputs for 81), O-Net conv2 166 / 109 / 74 / 78 (21x21:
+/// 7x7 tiles exactly), O-Net conv3 51 / 26 / 31 / 16 (8x8: 2x2 tiles of F(4x4)).
 enum Winograd {
-    static let rnetConv2: Int? = 4
-    static let onetConv2: Int? = 4
+    static let rnetConv2: Int? = 3
+    static let onetConv2: Int? = 3
     static let onetConv3: Int? = 4
 }
 

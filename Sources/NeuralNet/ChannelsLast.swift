@@ -20,10 +20,11 @@ public struct ChannelsLastConv: Sendable {
     let slopes: [Float]
     let act: Int32
     /// Winograd weights when built with `winograd: true`: F(2x2, 3x3) `[16][in][paddedOut]`
-    /// (`nn_wino3x3_nhwc`) or, with `outputTile: 4`, F(4x4, 3x3) `[36][in][paddedOut]`
+    /// (`nn_wino3x3_nhwc`), with `outputTile: 3` F(3x3, 3x3) `[25][in][paddedOut]`
+    /// (`nn_winof3_nhwc`), with `outputTile: 4` F(4x4, 3x3) `[36][in][paddedOut]`
     /// (`nn_wino4x4_nhwc`); empty otherwise.
     let winogradPacked: [Float]
-    /// 2 or 4: the Winograd output tile's side.
+    /// 2, 3 or 4: the Winograd output tile's side.
     let winogradTile: Int
     /// A fused 1x1 head (`forwardHead`): weights `[6][paddedOut]` and bias `[6]`; empty without one.
     let headWeight: [Float]
@@ -37,6 +38,8 @@ public struct ChannelsLastConv: Sendable {
     /// rounded up to 16; results within float rounding of the direct kernel, about 1.7-2x faster
     /// on O-Net's conv2 and conv3. `outputTile: 4` makes it F(4x4, 3x3) (`nn_wino4x4_nhwc`,
     /// 2.25 products per output instead of 4) on maps of at least 6x6; smaller ones run direct.
+    /// `outputTile: 3` is F(3x3, 3x3) (`nn_winof3_nhwc`, 2.78 per output), for maps whose side
+    /// is a multiple of 3 but not of 4 (R-Net's 9x9 conv2), where F(4x4) computes outputs it drops.
     ///
     /// `head`: a 1x1 convolution of this layer's activations to 6 outputs without activation
     /// (P-Net's two heads), run per tile inside the F(4x4) kernel by `forwardHead` so this layer's
@@ -59,21 +62,25 @@ public struct ChannelsLastConv: Sendable {
             // Input channels rounded up to whole vectors with zero weights: the kernel reads the
             // padding lanes of the input's channel stride, which then cannot change the result.
             let cinP = Self.padded(cin)
-            guard kh == 3, kw == 3, cinP <= 64, cp <= 64, outputTile == 2 || outputTile == 4 else {
+            guard kh == 3, kw == 3, cinP <= 64, cp <= 64, (2...4).contains(outputTile) else {
                 throw NeuralNetError.badInput(layer: "ChannelsLastConv", shape: [cout, cin, kh, kw],
-                                              reason: "Winograd needs a 3x3 kernel, at most 64 input and output channels, output tile 2 or 4")
+                                              reason: "Winograd needs a 3x3 kernel, at most 64 input and output channels, output tile 2, 3 or 4")
             }
             var wpad = [Float](repeating: 0, count: cout * cinP * 9)
             for o in 0..<cout { for c in 0..<cin { for k in 0..<9 { wpad[(o * cinP + c) * 9 + k] = conv.weight[(o * cin + c) * 9 + k] } } }
-            let count = outputTile == 4 ? nn_wino4x4_nhwc_packed_size(Int32(cinP), Int32(cp)) : nn_wino3x3_nhwc_packed_size(Int32(cinP), Int32(cp))
+            let count = switch outputTile {
+            case 4: nn_wino4x4_nhwc_packed_size(Int32(cinP), Int32(cp))
+            case 3: nn_winof3_nhwc_packed_size(Int32(cinP), Int32(cp))
+            default: nn_wino3x3_nhwc_packed_size(Int32(cinP), Int32(cp))
+            }
             u = [Float](repeating: 0, count: count)
             wpad.withUnsafeBufferPointer { w in
                 u.withUnsafeMutableBufferPointer { ub in
                     guard let wp = w.baseAddress, let up = ub.baseAddress else { return }
-                    if outputTile == 4 {
-                        nn_wino4x4_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
-                    } else {
-                        nn_wino3x3_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    switch outputTile {
+                    case 4: nn_wino4x4_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    case 3: nn_winof3_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
+                    default: nn_wino3x3_pack_nhwc(wp, Int32(cinP), Int32(cout), Int32(cp), up)
                     }
                 }
             }
@@ -197,7 +204,7 @@ extension ChannelsLastConv {
         }
     }
 
-    /// The Winograd path of `forward`: 2x2 output tiles of all images split over the cores.
+    /// The Winograd path of `forward`: the output tiles of all images split over the cores.
     private func forwardWinograd(_ input: UnsafePointer<Float>, images: Int, height: Int, width: Int, channelStride: Int,
                                  into out: UnsafeMutablePointer<Float>, parallel: Bool) {
         let m = winogradTile, oh = height - 2, ow = width - 2
@@ -208,10 +215,14 @@ extension ChannelsLastConv {
                 slopes.withUnsafeBufferPointer { sb in
                     guard let up = ub.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
                     let run = { (r: Range<Int>) in
-                        if m == 4 {
+                        switch m {
+                        case 4:
                             nn_wino4x4_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels),
                                             up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
-                        } else {
+                        case 3:
+                            nn_winof3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels),
+                                           up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
+                        default:
                             nn_wino3x3_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(Self.padded(inChannels)), Int32(inChannels),
                                             up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
                         }

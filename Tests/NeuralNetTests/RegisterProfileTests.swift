@@ -73,6 +73,11 @@ final class RegisterProfileTests: XCTestCase {
                 nn_wino3x3_nhwc(input, Int32(h), Int32(w), Int32(cin), Int32(cin), Int32(cred), u2, bias, slopes,
                                 Int32(coutp), Int32(NN_ACT_PRELU), out, 0, tiles2)
             }
+            let u3 = random(25 * cin * coutp, &rng), tiles3 = n * ((oh + 2) / 3) * ((ow + 2) / 3)
+            assertSameBothWays("winof3 \(n)x\(h)x\(w) \(cred)/\(cin)->\(coutp)", count: n * oh * ow * coutp) { out in
+                nn_winof3_nhwc(input, Int32(h), Int32(w), Int32(cin), Int32(cin), Int32(cred), u3, bias, slopes,
+                               Int32(coutp), Int32(NN_ACT_PRELU), out, 0, tiles3)
+            }
             let hw = random(6 * coutp, &rng), hb = random(6, &rng)
             assertSameBothWays("wino4x4 head \(n)x\(h)x\(w) \(cred)/\(cin)->\(coutp)", count: n * 6 * oh * ow) { out in
                 nn_wino4x4_nhwc_head(input, Int32(h), Int32(w), Int32(cin), Int32(cin), Int32(cred), u4, bias, slopes,

@@ -119,7 +119,7 @@ final class WinogradTests: XCTestCase {
     }
 
     /// Channels-last Winograd, F(2x2, 3x3) and F(4x4, 3x3) (the crop nets' paths), against the
-    /// direct channels-last kernel: map sizes of every remainder modulo 2 and 4 (moved-back last
+    /// direct channels-last kernel: map sizes of every remainder modulo 2, 3 and 4 (moved-back last
     /// tiles; maps under 6x6 fall back to the direct kernel for F(4x4)), padded channel strides
     /// and input channels, output channels padded to 64, batches split over threads mid-image.
     func testChannelsLastMatchesDirect() throws {
@@ -188,6 +188,12 @@ final class WinogradTests: XCTestCase {
         try checkChannelsLastWinograd(outputTile: 4, tolerance: 3e-4)
     }
 
+    /// F(3x3) (R-Net's conv2): the same sizes, so also every remainder modulo 3 (moved-back last
+    /// tiles) and maps under 5x5 taking the direct kernel.
+    func testChannelsLastF3MatchesDirect() throws {
+        try checkChannelsLastWinograd(outputTile: 3, tolerance: 1e-4)
+    }
+
     private func checkChannelsLastWinograd(outputTile: Int, tolerance: Float) throws {
         var rng = LCG(state: 13)
         // (n, cin, channel stride, h, w, cout)
@@ -219,7 +225,7 @@ final class WinogradTests: XCTestCase {
             XCTAssertLessThan(worst, tolerance, "F\(outputTile) n\(n) cin\(cin) \(h)x\(w)")
         }
         guard outputTile == 2 else {
-            XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 16, 3, 3])), winograd: true, outputTile: 3))
+            XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 16, 3, 3])), winograd: true, outputTile: 5))
             return
         }
         var rng2 = LCG(state: 2)

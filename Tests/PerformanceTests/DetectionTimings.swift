@@ -144,7 +144,7 @@ extension DetectionTimings {
 }
 
 extension DetectionTimings {
-    /// The crop nets' 3x3 layers as direct, F(2x2) and F(4x4) Winograd, interleaved in one loop
+    /// The crop nets' 3x3 layers as direct, F(2x2), F(3x3) and F(4x4) Winograd, interleaved in one loop
     /// (best of many runs each, microseconds per crop, one thread): what `Winograd` in
     /// MTCNNNets.swift is chosen from.
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testWinogradTiles
@@ -154,11 +154,12 @@ extension DetectionTimings {
         for (file, name, cin, cout, side, n) in [("rnet", "conv2", 28, 48, 11, 16), ("onet", "conv2", 32, 64, 23, 3), ("onet", "conv3", 64, 64, 10, 3)] {
             let f = try SafeTensorsFile(path: TestPaths.model("mtcnn").path + "/\(file).safetensors")
             let conv = try Conv2D(weight: f.tensor("\(name).weight", shape: [cout, cin, 3, 3]), bias: f.tensor("\(name).bias", shape: [cout]))
-            let layers = [try ChannelsLastConv(conv), try ChannelsLastConv(conv, winograd: true), try ChannelsLastConv(conv, winograd: true, outputTile: 4)]
+            let layers = [try ChannelsLastConv(conv), try ChannelsLastConv(conv, winograd: true), try ChannelsLastConv(conv, winograd: true, outputTile: 3),
+                          try ChannelsLastConv(conv, winograd: true, outputTile: 4)]
             let cs = ChannelsLastConv.padded(cin)
             let input = (0..<(n * side * side * cs)).map { _ in Float.random(in: -1...1) }
             var out = [Float](repeating: 0, count: n * (side - 2) * (side - 2) * ChannelsLastConv.padded(cout))
-            var best = [Double](repeating: .infinity, count: 3)
+            var best = [Double](repeating: .infinity, count: layers.count)
             input.withUnsafeBufferPointer { ip in out.withUnsafeMutableBufferPointer { op in
                 for _ in 0..<300 {
                     for (k, l) in layers.enumerated() {
@@ -168,8 +169,8 @@ extension DetectionTimings {
                     }
                 }
             }}
-            print(String(format: "TILES %@ %@: direct %.1f us, F(2x2) %.1f us, F(4x4) %.1f us per crop", file, name,
-                         best[0] / Double(n) * 1e6, best[1] / Double(n) * 1e6, best[2] / Double(n) * 1e6))
+            print(String(format: "TILES %@ %@: direct %.1f us, F(2x2) %.1f us, F(3x3) %.1f us, F(4x4) %.1f us per crop", file, name,
+                         best[0] / Double(n) * 1e6, best[1] / Double(n) * 1e6, best[2] / Double(n) * 1e6, best[3] / Double(n) * 1e6))
         }
     }
 }

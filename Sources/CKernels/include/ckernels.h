@@ -85,6 +85,13 @@ long nn_wino4x4_nhwc_packed_size(int cin, int coutp);
 void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
 void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
+/* Winograd F(3x3, 3x3) for the same maps and arguments: 3x3 output tiles (h, w at least 5),
+   tiles numbered per image in rows of ceil((w - 2) / 3). u from nn_winof3_pack_nhwc:
+   [25][cin][coutp]. Uses about 160 KB of stack. */
+long nn_winof3_nhwc_packed_size(int cin, int coutp);
+void nn_winof3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
+void nn_winof3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                    const float *slopes, int coutp, int act, float *out, long t0, long t1);
 /* nn_wino4x4_nhwc followed by a 1x1 convolution of its activations to 6 outputs (weights hw
    [6][coutp], padding columns zero; bias hb [6]; no activation), fused per tile: the 3x3 layer's
    map is never written, out is planar [n][6][h - 2][w - 2]. (P-Net's conv3 and heads.) */
