@@ -690,12 +690,14 @@ static inline __attribute__((always_inline)) void nhwcm_group(const int M, const
         }
         float res[HEAD_OUT][16] __attribute__((aligned(64)));
         for (int j = 0; j < HEAD_OUT; j++) st(res[j], acc[j]);
+        /* A tile in place stores its rows of 4 whole; a moved-back one only the outputs past
+           its nominal origin. */
+        const int c0 = nx - ox;
         for (int j = 0; j < HEAD_OUT; j++)
-            for (int r = 0; r < 4; r++) {
-                if (oy + r < ny) continue;
+            for (int r = ny - oy; r < 4; r++) {
                 float *o = out + (((long)img * HEAD_OUT + j) * oh + oy + r) * ow + ox;
-                for (int c = 0; c < 4; c++)
-                    if (ox + c >= nx) o[c] = res[j][r * 4 + c];
+                if (c0 == 0) memcpy(o, &res[j][r * 4], 4 * sizeof(float));
+                else for (int c = c0; c < 4; c++) o[c] = res[j][r * 4 + c];
             }
     }
 }
