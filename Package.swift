@@ -46,7 +46,7 @@ let package = Package(
         // The values the stages pass on (faces, boxes, emotion scores), and the thread policy
         // (work spread over the cores with Dispatch): no dependencies.
         .target(name: "CoreTypes", exclude: ["README.md"]),
-        .target(name: "Parallel", swiftSettings: fastMath),
+        .target(name: "Parallel", exclude: ["README.md"], swiftSettings: fastMath),
 
         // Stages, in the order a frame goes through them.
         .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),

@@ -446,26 +446,34 @@ void nn_wino3x3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
 
 long nn_wino4x4_nhwc_packed_size(int cin, int coutp) { return 36L * cin * coutp; }
 
-/* G g G^T with G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
-   in double so the only rounding is the final one. */
-static void kernel_tf4(const float *g, float r[36]) {
-    static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+/* G g G^T for one 3x3 kernel and an n x 3 matrix G (n = 5 or 6), in double so the only rounding
+   is the final one; r is n x n. */
+static void kernel_tf_n(const double (*G)[3], int n, const float *g, float *r) {
     double t[6][3];
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < n; i++)
         for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
-    for (int i = 0; i < 6; i++)
-        for (int l = 0; l < 6; l++) r[i * 6 + l] = (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < n; l++) r[i * n + l] = (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
 }
 
-void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
-    memset(u, 0, sizeof(float) * nn_wino4x4_nhwc_packed_size(cin, coutp));
+/* Channels-last Winograd weights [n * n][cin][coutp] (padding channels zero) of a [cout][cin][3][3]
+   weight, transformed by G (n x 3). */
+static void pack_nhwc_n(const double (*G)[3], int n, const float *weight, int cin, int cout, int coutp, float *u) {
+    memset(u, 0, sizeof(float) * (size_t)n * n * cin * coutp);
     for (int co = 0; co < cout; co++)
         for (int c = 0; c < cin; c++) {
             float r[36];
-            kernel_tf4(weight + ((long)co * cin + c) * 9, r);
-            for (int xi = 0; xi < 36; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
+            kernel_tf_n(G, n, weight + ((long)co * cin + c) * 9, r);
+            for (int xi = 0; xi < n * n; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
         }
+}
+
+/* G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
+static const double G6[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+void nn_wino4x4_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
+    pack_nhwc_n(G6, 6, weight, cin, cout, coutp, u);
 }
 
 /* B^T x for one 6-vector: rows 4 0 -5 0 1 0 / 0 -4 -4 1 1 0 / 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 /
@@ -551,25 +559,12 @@ void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out) {
    the tile numbering of F(4x4) (nhwcm_group with M = 3). */
 long nn_winof3_nhwc_packed_size(int cin, int coutp) { return 25L * cin * coutp; }
 
-/* G g G^T with G = [1/2 0 0; -1/2 -1/2 -1/2; -1/6 1/6 -1/6; 1/6 1/3 2/3; 0 0 1], in double. */
-static void kernel_tf3(const float *g, float r[25]) {
-    static const double G[5][3] = {{0.5, 0, 0}, {-0.5, -0.5, -0.5}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 6, 1.0 / 3, 2.0 / 3}, {0, 0, 1}};
-    double t[5][3];
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
-    for (int i = 0; i < 5; i++)
-        for (int l = 0; l < 5; l++) r[i * 5 + l] = (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
-}
+/* G = [1/2 0 0; -1/2 -1/2 -1/2; -1/6 1/6 -1/6; 1/6 1/3 2/3; 0 0 1]. */
+static const double G5[5][3] = {{0.5, 0, 0}, {-0.5, -0.5, -0.5}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 6, 1.0 / 3, 2.0 / 3}, {0, 0, 1}};
 
 void nn_winof3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u) {
-    memset(u, 0, sizeof(float) * nn_winof3_nhwc_packed_size(cin, coutp));
-    for (int co = 0; co < cout; co++)
-        for (int c = 0; c < cin; c++) {
-            float r[25];
-            kernel_tf3(weight + ((long)co * cin + c) * 9, r);
-            for (int xi = 0; xi < 25; xi++) u[((long)xi * cin + c) * coutp + co] = r[xi];
-        }
+    pack_nhwc_n(G5, 5, weight, cin, cout, coutp, u);
 }
 
 /* B^T x for one 5-vector: rows 2 -1 -2 1 0 / 0 -2 -1 1 0 / 0 2 -3 1 0 / 0 -1 0 1 0 / 0 2 -1 -2 1. */
