@@ -27,8 +27,13 @@ public struct MTCNN: FaceDetecting {
         public var maxCandidatesPerStage: Int = 3000
         /// Crops resampled and run through R-Net / O-Net at a time (bounds memory).
         public var cropChunk: Int = 256
-        /// P-Net output rows per tile: big pyramid levels are cut into horizontal bands.
-        public var pnetBandCells: Int = 16_384
+        /// P-Net output cells per tile: big pyramid levels are cut into horizontal strips that
+        /// run on the cores at once.
+        public var pnetBandCells: Int = 65_536
+        /// P-Net output cells per chunk inside a strip: a strip runs chunk after chunk, each
+        /// carrying its last pooled rows to the next, so the chunk's maps stay in the cache
+        /// without recomputing rows above it.
+        public var pnetChunkCells: Int = 8_192
 
         public init() {}
 
@@ -46,7 +51,7 @@ public struct MTCNN: FaceDetecting {
             guard thresholds.count == 3, thresholds.allSatisfy({ $0.isFinite }) else {
                 throw FaceDetectError.badOptions("thresholds must be three numbers, got \(thresholds)")
             }
-            guard maxCandidatesPerScale > 0, maxCandidatesPerStage > 0, cropChunk > 0, pnetBandCells > 0 else {
+            guard maxCandidatesPerScale > 0, maxCandidatesPerStage > 0, cropChunk > 0, pnetBandCells > 0, pnetChunkCells > 0 else {
                 throw FaceDetectError.badOptions("candidate caps, crop chunk and band size must be positive")
             }
         }
@@ -168,11 +173,57 @@ public struct MTCNN: FaceDetecting {
         return idx.map { c[$0] }
     }
 
-    /// P-Net on output rows `rows` of one pyramid level: resamples just the input rows those
-    /// need (2 * row .. 2 * row + 11) into reused scratch, runs the net, turns cells at or above
-    /// the threshold into boxes.
+    /// P-Net on map rows `rows` (a strip) of one pyramid level, in chunks of about
+    /// `pnetChunkCells` cells: each chunk resamples only the input rows of its new pooled rows,
+    /// runs `PNet.forwardChunk` on them after the 4 pooled rows the chunk before left, and turns
+    /// cells at or above the threshold into boxes. Strips too short for two chunks, and levels
+    /// too narrow, run as one band.
     func runPNet(_ image: IntegralImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
                  observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
+        // Whole rows of conv3's 4x4 Winograd tiles (a partial tile row computes outputs it drops).
+        let chunk = max(PNet.minChunkRows, options.pnetChunkCells / max(1, level.mapWidth) / 4 * 4)
+        guard PNet.runsInChunks(mapWidth: level.mapWidth), rows.count >= 2 * chunk else {
+            return runPNetBand(image, level: level, rows: rows, threshold: threshold, observer: observer)
+        }
+        let scratch = scratchPool.take()
+        defer { scratchPool.give(scratch) }
+        let pw = pnet.pool.outputSize(level.width - 2)
+        // The largest chunk (the last takes a remainder under minChunkRows) and its 4 carried rows.
+        scratch.p1nhwc.reserve(16 * (chunk + PNet.minChunkRows + 4) * pw)
+        var out: [Candidate] = []
+        var a = rows.lowerBound, carried = 0
+        while a < rows.upperBound {
+            var b = min(rows.upperBound, a + chunk)
+            if rows.upperBound - b < PNet.minChunkRows { b = rows.upperBound }
+            // Pooled rows [a + carried, b + 4) are new; they need input rows from twice the
+            // first, to two past twice the last (the level's last chunk: to its bottom, so the
+            // ceil-mode pool sees the same partial window).
+            let p0 = a + carried, p1 = b + 4
+            let inLo = 2 * p0
+            let inHi = b == level.mapHeight ? level.height : min(level.height, 2 * p1 + 2)
+            let input = scratch.input.reserve(3 * (inHi - inLo) * level.width)
+            observer.measure(.pyramid, level: level.index) {
+                image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: level.height, outW: level.width,
+                               rows: inLo..<inHi, into: input)
+            }
+            let (oh, ow) = observer.measure(.pnet, level: level.index) {
+                pnet.forwardChunk(scratch, inputRows: inHi - inLo, cols: level.width, newPooled: p1 - p0, carried: carried)
+            }
+            observer.count(.pnetMapCells, oh * ow, level: level.index)
+            out += observer.measure(.pnetBoxes, level: level.index) {
+                pnetBoxes(scratch.head, oh: oh, ow: ow, rows: a..<b, scale: Float(level.scale), threshold: threshold)
+            }
+            carried = 4
+            a = b
+        }
+        return out
+    }
+
+    /// P-Net on map rows `rows` of one level as one piece: resamples just the input rows those
+    /// need (2 * row .. 2 * row + 11) into reused scratch, runs the net, turns cells at or above
+    /// the threshold into boxes. (Small levels, and strips too short for chunks.)
+    private func runPNetBand(_ image: IntegralImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
+                             observer: (any CascadeObserver)?) -> [Candidate] {
         let inLo = 2 * rows.lowerBound
         // The last band runs to the bottom so ceil-mode pooling sees the same partial window.
         let inHi = rows.upperBound == level.mapHeight ? level.height : min(level.height, 2 * (rows.upperBound - 1) + 12)

@@ -3,8 +3,8 @@ import NeuralNet
 import Parallel
 
 /// The image pyramid P-Net runs over: one level per scale (`int(h * s + 1)` by `int(w * s + 1)`,
-/// as `detect_face` sizes them), each cut into bands of P-Net output rows so that big levels run
-/// as several tiles on the cores at once.
+/// as `detect_face` sizes them), each cut into strips of P-Net output rows so that big levels run
+/// as several tiles on the cores at once (`MTCNN.runPNet` runs a strip in chunks).
 struct PNetPyramid {
     struct Level: Sendable {
         let index: Int
@@ -20,7 +20,7 @@ struct PNetPyramid {
     }
 
     let levels: [Level]
-    /// Every band of every level, biggest first, so the last ones to finish are small.
+    /// Every strip of every level, biggest first, so the last ones to finish are small.
     let tiles: [Tile]
 
     init(image: IntegralImage, scales: [Double], bandCells: Int) {

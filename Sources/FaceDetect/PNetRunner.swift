@@ -96,6 +96,42 @@ extension PNet {
     }
 }
 
+extension PNet {
+    /// Map rows of the smallest chunk `forwardChunk` runs: conv3's channels-last kernel needs a
+    /// conv2 map of at least 6 rows, i.e. 8 pooled rows, 4 map rows.
+    static let minChunkRows = 4
+
+    /// Whether a level `mapWidth` cells wide can run in chunks (conv2's map at least 6 wide).
+    static func runsInChunks(mapWidth: Int) -> Bool { mapWidth >= 4 }
+
+    /// One chunk of a strip of map rows: conv1 + PReLU + pool of the `inputRows` rows in
+    /// `scratch.input` (`newPooled` pooled rows), transposed channels-last after the `carried`
+    /// pooled rows the previous chunk left at the start of `scratch.p1nhwc`, then conv2 and
+    /// conv3 + head over all of them: `scratch.head` gets `carried + newPooled - 4` map rows.
+    /// Then the last 4 pooled rows move to the start, for the next chunk: a strip computes each
+    /// pooled row once, where independent bands each recomputed the 4 above them (and the 8
+    /// input rows and 8 conv1 rows under those). The caller reserves `scratch.p1nhwc` for the
+    /// strip's largest chunk before the first (a growth does not keep the carried rows), and
+    /// keeps `carried + newPooled >= 8` and the pooled map at least 8 wide.
+    func forwardChunk(_ scratch: PNetScratch, inputRows: Int, cols: Int, newPooled: Int, carried: Int) -> (mapH: Int, mapW: Int) {
+        let pw = pool.outputSize(cols - 2)
+        let rows = carried + newPooled
+        let h2 = rows - 2, w2 = pw - 2, h3 = rows - 4, w3 = pw - 4
+        guard h3 > 0, w3 > 0, conv3Head.canRunHead(height: h2, width: w2, channelStride: 16) else { return (0, 0) }
+        let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
+        let p1 = scratch.p1.reserve(10 * newPooled * pw)
+        let head = scratch.head.reserve(6 * h3 * w3)
+        conv1.forwardValidPooled2(scratch.input.pointer, height: inputRows, width: cols, pooledH: newPooled, pooledW: pw, tmp: c1, into: p1)
+        let p1n = scratch.p1nhwc.pointer
+        nn_planar_to_nhwc16(p1, 10, newPooled * pw, p1n + carried * pw * 16)
+        let c2n = scratch.c2nhwc.reserve(16 * h2 * w2)
+        conv2w.forward(p1n, images: 1, height: rows, width: pw, channelStride: 16, into: c2n, parallel: false)
+        conv3Head.forwardHead(c2n, images: 1, height: h2, width: w2, channelStride: 16, into: head)
+        p1n.update(from: p1n + (rows - 4) * pw * 16, count: 4 * pw * 16)
+        return (h3, w3)
+    }
+}
+
 /// Face probability as torch.softmax computes it for two logits.
 @inline(__always)
 func faceProbability(_ a0: Float, _ a1: Float) -> Float {

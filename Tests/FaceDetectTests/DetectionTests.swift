@@ -186,3 +186,36 @@ final class OutputFormatTests: XCTestCase {
         XCTAssertEqual(DetectionJSON.line(frame: 0, time: 0, faces: []), #"{"frame":0,"time_s":0.0000,"faces":[]}"#)
     }
 }
+
+extension DetectionTests {
+    /// P-Net over strips run chunk by chunk, each chunk carrying its last 4 pooled rows to the
+    /// next (`PNet.forwardChunk`), against each level as one band (`forwardInPlace`): the same
+    /// stage-1 candidates in the same order, boxes (after regression) and scores within float
+    /// rounding (the Winograd tiles start at other rows). Chunk and strip sizes that leave remainders, several strips per
+    /// level, and the defaults; then the whole cascade against the reference stays as tested above.
+    func testPNetChunksGiveTheBandsCandidates() throws {
+        let c = try XCTUnwrap(try cases("raw").first { $0.name == "group" })
+        let frame = try Fixtures.rawFrame(c.input.file ?? "", width: c.input.width, height: c.input.height)
+        var whole = MTCNN.Options()
+        whole.pnetBandCells = 1 << 30
+        whole.pnetChunkCells = 1 << 30
+        let reference = try MTCNN(modelDirectory: Fixtures.modelDir, options: whole)
+        let image = IntegralImage(frame: frame)
+        let scales = reference.scales(width: frame.width, height: frame.height)
+        let want = try reference.stage1(image, scales: scales)
+        XCTAssertGreaterThan(want.count, 20, "a frame with enough candidates to compare")
+        for (band, chunk) in [(2_000, 300), (5_000, 700), (65_536, 4_096), (1 << 30, 1_000)] {
+            var o = MTCNN.Options()
+            o.pnetBandCells = band
+            o.pnetChunkCells = chunk
+            let got = try MTCNN(modelDirectory: Fixtures.modelDir, options: o).stage1(image, scales: scales)
+            XCTAssertEqual(got.count, want.count, "strips of \(band) cells, chunks of \(chunk)")
+            for (g, w) in zip(got, want) {
+                for (p, q) in zip([g.x1, g.y1, g.x2, g.y2], [w.x1, w.y1, w.x2, w.y2]) {
+                    XCTAssertEqual(p, q, accuracy: 1e-3, "strips \(band), chunks \(chunk): box \([w.x1, w.y1, w.x2, w.y2])")
+                }
+                XCTAssertEqual(g.score, w.score, accuracy: 1e-5, "strips \(band), chunks \(chunk)")
+            }
+        }
+    }
+}
