@@ -117,6 +117,8 @@ extension PNet {
         let pw = pool.outputSize(cols - 2)
         let rows = carried + newPooled
         let h2 = rows - 2, w2 = pw - 2, h3 = rows - 4, w3 = pw - 4
+        // The caller's sizes guarantee this; a map returned empty would lose the chunk's cells.
+        assert(rows >= 8 && pw >= 8, "chunk of \(rows) pooled rows, \(pw) wide: too small for forwardChunk")
         guard h3 > 0, w3 > 0, conv3Head.canRunHead(height: h2, width: w2, channelStride: 16) else { return (0, 0) }
         let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
         let p1 = scratch.p1.reserve(10 * newPooled * pw)
