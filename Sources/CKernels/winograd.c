@@ -594,6 +594,19 @@ WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 2, 12)
 WINO_PRODUCTS(nhwcf3_products, 25, CT4, 6, 1, 12)
 WINO_PRODUCTS_NARROW(nhwcf3_products, 25, CT4, 6, 6)
 
+/* The products of NAME (WINO_PRODUCTS / WINO_PRODUCTS_NARROW above) for this CPU's register
+   blocking and the group's output channel count. */
+#define DISPATCH_PRODUCTS(NAME)                                                                   \
+    do {                                                                                          \
+        if (!wide) NAME##_narrow(u, v, m, cin, cred, bias, coutp / 16);                          \
+        else switch (coutp) {                                                                     \
+        case 64: NAME##_4(u, v, m, cin, cred, bias); break;                                       \
+        case 48: NAME##_3(u, v, m, cin, cred, bias); break;                                       \
+        case 32: NAME##_2(u, v, m, cin, cred, bias); break;                                       \
+        default: NAME##_1(u, v, m, cin, cred, bias); break;                                       \
+        }                                                                                         \
+    } while (0)
+
 /* One group of up to CT4 tiles of F(M x M, 3x3), M = 4 or 3 (a constant once inlined): N x N
    input windows, N * N elements. The head (hw, P-Net's) needs M = 4: 16 pixels per tile. */
 static inline __attribute__((always_inline)) void nhwcm_group(const int M, const float *in, int h, int w, int cs, int cin, int cred,
@@ -624,23 +637,8 @@ static inline __attribute__((always_inline)) void nhwcm_group(const int M, const
             }
         }
     }
-    if (M == 4) {
-        if (!wide) nhwc4_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
-        else switch (coutp) {
-        case 64: nhwc4_products_4(u, v, m, cin, cred, bias); break;
-        case 48: nhwc4_products_3(u, v, m, cin, cred, bias); break;
-        case 32: nhwc4_products_2(u, v, m, cin, cred, bias); break;
-        default: nhwc4_products_1(u, v, m, cin, cred, bias); break;
-        }
-    } else {
-        if (!wide) nhwcf3_products_narrow(u, v, m, cin, cred, bias, coutp / 16);
-        else switch (coutp) {
-        case 64: nhwcf3_products_4(u, v, m, cin, cred, bias); break;
-        case 48: nhwcf3_products_3(u, v, m, cin, cred, bias); break;
-        case 32: nhwcf3_products_2(u, v, m, cin, cred, bias); break;
-        default: nhwcf3_products_1(u, v, m, cin, cred, bias); break;
-        }
-    }
+    if (M == 4) DISPATCH_PRODUCTS(nhwc4_products);
+    else DISPATCH_PRODUCTS(nhwcf3_products);
     /* Output transform A^T M A, activation; a moved-back tile stores only the outputs past its
        nominal origin, so every output is written once. With a head, the tile's activations
        (16 pixels x coutp) stay in tb and the head's HEAD_OUT planar maps are written instead. */
@@ -697,14 +695,22 @@ static inline __attribute__((always_inline)) void nhwcm_group(const int M, const
     }
 }
 
-CLONES
-void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
-                          const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1) {
-    if (h < 6 || w < 6 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
+/* The tiles [t0, t1) of F(M x M, 3x3) in groups of CT4, with V and M on the stack (sized for
+   M = 4, the larger); the argument checks of both public entries. */
+static inline __attribute__((always_inline)) void nhwcm_tiles(const int M, const float *in, int h, int w, int cs, int cin, int cred,
+                                                            const float *u, const float *bias, const float *slopes, int coutp,
+                                                            int act, const float *hw, const float *hb, float *out, long t0, long t1) {
+    if (h < M + 2 || w < M + 2 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
     float v[36 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
     float m[36 * CT4 * 64] __attribute__((aligned(64)));
     const int wide = nn_wide_registers();
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwcm_group(4, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb, wide);
+    for (long c0 = t0; c0 < t1; c0 += CT4) nhwcm_group(M, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, hw, hb, wide);
+}
+
+CLONES
+void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
+                          const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1) {
+    nhwcm_tiles(4, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, hw, hb, out, t0, t1);
 }
 
 void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
@@ -715,9 +721,5 @@ void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
 CLONES
 void nn_winof3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                     const float *slopes, int coutp, int act, float *out, long t0, long t1) {
-    if (h < 5 || w < 5 || cin % 16 || cin > NHWC_MAXC || cred > cin || cred < 1 || coutp % 16 || coutp > 64 || coutp <= 0 || t1 <= t0) return;
-    float v[25 * CT4 * NHWC_MAXC] __attribute__((aligned(64)));
-    float m[25 * CT4 * 64] __attribute__((aligned(64)));
-    const int wide = nn_wide_registers();
-    for (long c0 = t0; c0 < t1; c0 += CT4) nhwcm_group(3, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, out, c0, t1, v, m, NULL, NULL, wide);
+    nhwcm_tiles(3, in, h, w, cs, cin, cred, u, bias, slopes, coutp, act, NULL, NULL, out, t0, t1);
 }

@@ -177,16 +177,17 @@ public struct MTCNN: FaceDetecting {
     /// `pnetChunkCells` cells: each chunk resamples only the input rows of its new pooled rows,
     /// runs `PNet.forwardChunk` on them after the 4 pooled rows the chunk before left, and turns
     /// cells at or above the threshold into boxes. Strips too short for two chunks, and levels
-    /// too narrow, run as one band.
+    /// too narrow, run as one band (`PNet.forwardInPlace`).
     func runPNet(_ image: IntegralImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
                  observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
+        let scratch = scratchPool.take()
+        defer { scratchPool.give(scratch) }
         // Whole rows of conv3's 4x4 Winograd tiles (a partial tile row computes outputs it drops).
         let chunk = max(PNet.minChunkRows, options.pnetChunkCells / max(1, level.mapWidth) / 4 * 4)
         guard PNet.runsInChunks(mapWidth: level.mapWidth), rows.count >= 2 * chunk else {
-            return runPNetBand(image, level: level, rows: rows, threshold: threshold, observer: observer)
+            return runPNetPiece(image, level: level, mapRows: rows, firstPooled: rows.lowerBound, scratch: scratch,
+                                threshold: threshold, observer: observer) { pnet.forwardInPlace(scratch, rows: $0, cols: level.width) }
         }
-        let scratch = scratchPool.take()
-        defer { scratchPool.give(scratch) }
         let pw = pnet.pool.outputSize(level.width - 2)
         // The largest chunk (the last takes a remainder under minChunkRows) and its 4 carried rows.
         scratch.p1nhwc.reserve(16 * (chunk + PNet.minChunkRows + 4) * pw)
@@ -195,23 +196,11 @@ public struct MTCNN: FaceDetecting {
         while a < rows.upperBound {
             var b = min(rows.upperBound, a + chunk)
             if rows.upperBound - b < PNet.minChunkRows { b = rows.upperBound }
-            // Pooled rows [a + carried, b + 4) are new; they need input rows from twice the
-            // first, to two past twice the last (the level's last chunk: to its bottom, so the
-            // ceil-mode pool sees the same partial window).
-            let p0 = a + carried, p1 = b + 4
-            let inLo = 2 * p0
-            let inHi = b == level.mapHeight ? level.height : min(level.height, 2 * p1 + 2)
-            let input = scratch.input.reserve(3 * (inHi - inLo) * level.width)
-            observer.measure(.pyramid, level: level.index) {
-                image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: level.height, outW: level.width,
-                               rows: inLo..<inHi, into: input)
-            }
-            let (oh, ow) = observer.measure(.pnet, level: level.index) {
-                pnet.forwardChunk(scratch, inputRows: inHi - inLo, cols: level.width, newPooled: p1 - p0, carried: carried)
-            }
-            observer.count(.pnetMapCells, oh * ow, level: level.index)
-            out += observer.measure(.pnetBoxes, level: level.index) {
-                pnetBoxes(scratch.head, oh: oh, ow: ow, rows: a..<b, scale: Float(level.scale), threshold: threshold)
+            // Pooled rows [a + carried, b + 4) are new.
+            let p0 = a + carried, newPooled = b + 4 - p0
+            out += runPNetPiece(image, level: level, mapRows: a..<b, firstPooled: p0, scratch: scratch,
+                                threshold: threshold, observer: observer) {
+                pnet.forwardChunk(scratch, inputRows: $0, cols: level.width, newPooled: newPooled, carried: carried)
             }
             carried = 4
             a = b
@@ -219,25 +208,25 @@ public struct MTCNN: FaceDetecting {
         return out
     }
 
-    /// P-Net on map rows `rows` of one level as one piece: resamples just the input rows those
-    /// need (2 * row .. 2 * row + 11) into reused scratch, runs the net, turns cells at or above
-    /// the threshold into boxes. (Small levels, and strips too short for chunks.)
-    private func runPNetBand(_ image: IntegralImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
-                             observer: (any CascadeObserver)?) -> [Candidate] {
-        let inLo = 2 * rows.lowerBound
-        // The last band runs to the bottom so ceil-mode pooling sees the same partial window.
-        let inHi = rows.upperBound == level.mapHeight ? level.height : min(level.height, 2 * (rows.upperBound - 1) + 12)
-        let scratch = scratchPool.take()
-        defer { scratchPool.give(scratch) }
+    /// One piece of a level, map rows `mapRows` whose new pooled rows start at `firstPooled`:
+    /// resamples the input rows those need (from twice the first pooled row to two past twice the
+    /// last, `2 * row + 11` for the last map row; the level's last piece runs to its bottom so the
+    /// ceil-mode pool sees the same partial window) into `scratch.input`, runs `forward` on that
+    /// many rows, and turns the map's cells at or above the threshold into boxes.
+    private func runPNetPiece(_ image: IntegralImage, level: PNetPyramid.Level, mapRows: Range<Int>, firstPooled: Int,
+                              scratch: PNetScratch, threshold: Float, observer: (any CascadeObserver)?,
+                              forward: (_ inputRows: Int) -> (mapH: Int, mapW: Int)) -> [Candidate] {
+        let inLo = 2 * firstPooled
+        let inHi = mapRows.upperBound == level.mapHeight ? level.height : min(level.height, 2 * (mapRows.upperBound + 4) + 2)
         let input = scratch.input.reserve(3 * (inHi - inLo) * level.width)
         observer.measure(.pyramid, level: level.index) {
             image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: level.height, outW: level.width,
                            rows: inLo..<inHi, into: input)
         }
-        let (oh, ow) = observer.measure(.pnet, level: level.index) { pnet.forwardInPlace(scratch, rows: inHi - inLo, cols: level.width) }
+        let (oh, ow) = observer.measure(.pnet, level: level.index) { forward(inHi - inLo) }
         observer.count(.pnetMapCells, oh * ow, level: level.index)
         return observer.measure(.pnetBoxes, level: level.index) {
-            pnetBoxes(scratch.head, oh: oh, ow: ow, rows: rows, scale: Float(level.scale), threshold: threshold)
+            pnetBoxes(scratch.head, oh: oh, ow: ow, rows: mapRows, scale: Float(level.scale), threshold: threshold)
         }
     }
 

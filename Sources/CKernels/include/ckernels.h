@@ -87,7 +87,7 @@ void nn_wino4x4_nhwc(const float *in, int h, int w, int cs, int cin, int cred, c
                      const float *slopes, int coutp, int act, float *out, long t0, long t1);
 /* Winograd F(3x3, 3x3) for the same maps and arguments: 3x3 output tiles (h, w at least 5),
    tiles numbered per image in rows of ceil((w - 2) / 3). u from nn_winof3_pack_nhwc:
-   [25][cin][coutp]. Uses about 160 KB of stack. */
+   [25][cin][coutp]. Uses about 220 KB of stack (the F(4x4) buffers). */
 long nn_winof3_nhwc_packed_size(int cin, int coutp);
 void nn_winof3_pack_nhwc(const float *weight, int cin, int cout, int coutp, float *u);
 void nn_winof3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
