@@ -22,10 +22,12 @@ OUT=out/bench
 for b in "$OLD" "$NEW"; do [ -x "$b" ] || { echo "bench_binaries: $b is not an executable" >&2; exit 1; }; done
 [ -f "$SHARED/media/woman2.mp4" ] || { echo "bench_binaries: $SHARED/media/woman2.mp4 missing (set FER_SHARED)" >&2; exit 1; }
 mkdir -p "$OUT"
+MEASURES=${MEASURES:-"detect-woman2 detect-crowd classify annotate annotate-cpu"}
+# The generated clips, made once, only for the measures that read them.
 CROWD=$OUT/moving-crowd.mp4
-[ -f "$CROWD" ] || tools/make_moving_crowd_clip.sh "$CROWD" >/dev/null
-[ -f "$OUT/crowd-1920x1080.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-1920x1080.mp4" 1920 1080 30 >/dev/null
-[ -f "$OUT/crowd-640x360.mp4" ] || tools/make_crowd_clip.sh "$OUT/crowd-640x360.mp4" 640 360 50 >/dev/null
+[[ " $MEASURES " != *" detect-crowd "* || -f "$CROWD" ]] || tools/make_moving_crowd_clip.sh "$CROWD" >/dev/null
+[[ " $MEASURES " != *" detect-crowd1080 "* || -f "$OUT/crowd-1920x1080.mp4" ]] || tools/make_crowd_clip.sh "$OUT/crowd-1920x1080.mp4" 1920 1080 30 >/dev/null
+[[ " $MEASURES " != *" detect-crowd640 "* || -f "$OUT/crowd-640x360.mp4" ]] || tools/make_crowd_clip.sh "$OUT/crowd-640x360.mp4" 640 360 50 >/dev/null
 MODELS=$(pwd)/models
 
 measure() {  # BINARY MEASURE -> one number (higher is better)
@@ -55,7 +57,6 @@ PY
     esac
 }
 
-MEASURES=${MEASURES:-"detect-woman2 detect-crowd classify annotate annotate-cpu"}
 declare -A RESULTS
 for round in $(seq 1 "$ROUNDS"); do
     for m in $MEASURES; do
