@@ -278,7 +278,7 @@ void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s,
    Two convolution rows at a time go into a small buffer that stays in L1 and are pooled at
    once, so the full-resolution activation (the largest of the net) is never written out. */
 CLONES
-void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
+void nn_conv_pool2(const float *in, int cin, int h, int planeRows, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out) {
     const int oh = h - 2, ow = w - 2;
     if (oh <= 0 || ow <= 0) return;
@@ -287,21 +287,21 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
         int r0 = 2 * py, rows = r0 + 1 < oh ? 2 : 1;
         for (int r = 0; r < rows; r++) {
             /* Row r0 + r of the convolution into tmp[r][co][ow]: shift the input by whole rows
-               (plane stride stays h * w) and write it as a one-row map. */
+               (plane stride stays planeRows * w) and write it as a one-row map. */
             const float *src = in + (long)(r0 + r) * w;
             float *dst = tmp + (long)r * cout * ow;
             int co = 0;
             /* 10 channels as two blocks of 5 (10 accumulators each) rather than 8 + 2, whose
                second pass had 4 accumulators, too few to cover the FMA latency: 3-6% faster. */
             if (cout == 10) {
-                row_5(src, cin, h, w, weight, bias, 0, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
-                row_5(src, cin, h, w, weight, bias, 5, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+                row_5(src, cin, planeRows, w, weight, bias, 0, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+                row_5(src, cin, planeRows, w, weight, bias, 5, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
                 co = 10;
             }
-            for (; co + 8 <= cout; co += 8) row_8(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
-            for (; co + 4 <= cout; co += 4) row_4(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
-            for (; co + 2 <= cout; co += 2) row_2(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
-            for (; co < cout; co++) row_1(src, cin, h, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co + 8 <= cout; co += 8) row_8(src, cin, planeRows, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co + 4 <= cout; co += 4) row_4(src, cin, planeRows, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co + 2 <= cout; co += 2) row_2(src, cin, planeRows, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
+            for (; co < cout; co++) row_1(src, cin, planeRows, w, weight, bias, co, 3, 3, act, slopes, nslopes, dst, 0, 1, ow, wide);
         }
         for (int c = 0; c < cout; c++) {
             const float *a = tmp + (long)c * ow, *b = rows == 2 ? tmp + (long)(cout + c) * ow : a;
@@ -317,89 +317,3 @@ void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, 
     }
 }
 
-/* ---- Summed-area table of RGB24 pixels ----
-   Each row: the running sums along the row first (a serial chain per channel, three chains
-   interleaved), then the row above added as one contiguous vectorized pass. */
-CLONES
-void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int h, uint32_t *table) {
-    const long w1 = 3L * (w + 1);
-    memset(table, 0, sizeof(uint32_t) * w1);
-    for (int y = 0; y < h; y++) {
-        const uint8_t *src = px + (long)(y0 + y) * stride + 3L * x0;
-        uint32_t *row = table + (long)(y + 1) * w1, *above = row - w1;
-        uint32_t r = 0, g = 0, b = 0;
-        row[0] = row[1] = row[2] = 0;
-        for (int x = 0; x < w; x++) {
-            r += src[3 * x]; g += src[3 * x + 1]; b += src[3 * x + 2];
-            row[3 * x + 3] = r; row[3 * x + 4] = g; row[3 * x + 5] = b;
-        }
-        for (long i = 3; i < w1; i++) row[i] += above[i];
-    }
-}
-
-/* Requests the table rows nn_area_resample will read for this region (the window edges of every
-   output row): crops are scattered over a table of megabytes, so each row's first read missed
-   the caches; issued for the next crop while the current one is resampled. */
-void nn_area_prefetch(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH) {
-    const long base = 3L * x0, span = 3L * (w + 1);
-    for (int i = 0; i <= outH; i++) {
-        const int y = (int)(((long)i * h + outH - 1) / outH);
-        const uint32_t *row = t + (long)(y0 + y) * tstride + base;
-        for (long x = 0; x < span; x += 16) __builtin_prefetch(row + x);
-        __builtin_prefetch(row + span - 1);
-    }
-}
-
-/* ---- Area resampling from a summed-area table (torch interpolate(mode="area")) ----
-   Window sums are gathered as integers (exact), then scaled in a separate pass that vectorizes.
-   torch divides twice, sum / kh / kw, each rounded to float. Each division is done as a product
-   with the reciprocal in double, then rounded to float, which gives the same float: the sum (an
-   integer below 2^24) and the first quotient (a float) have at most 24 significant bits, so their
-   exact quotient by an integer k is never a float rounding midpoint and lies at least 2^-24 / k
-   (relative) from every midpoint, far more than the double product's error (2^-52): rounding it
-   lands where rounding the exact quotient does (tested bit for bit against float division).
-   vdivps was most of the time of this pass (two divisions per value, 8+ cycles each). */
-CLONES
-void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
-                      int row0, int row1, int interleaved, int *cols, float *buf, double *rkw, uint32_t *d, float *dst) {
-    float *sums = buf + outW;
-    for (int j = 0; j < outW; j++) {
-        int xa = (int)(((long)j * w) / outW), xb = (int)((((long)j + 1) * w + outW - 1) / outW);
-        cols[2 * j] = 3 * (x0 + xa);
-        cols[2 * j + 1] = 3 * (x0 + xb);
-        rkw[j] = 1.0 / (double)(xb - xa);
-    }
-    const long plane = (long)(row1 - row0) * outW;
-    for (int i = row0; i < row1; i++) {
-        int ya = (int)(((long)i * h) / outH), yb = (int)((((long)i + 1) * h + outH - 1) / outH);
-        const double rkh = 1.0 / (double)(yb - ya);
-        const uint32_t *top = t + (long)(y0 + ya) * tstride, *bot = t + (long)(y0 + yb) * tstride;
-        /* Column sums of the window's rows first (contiguous, vectorizes), then two scalar loads
-           per value (the compiler's gathers for four were slower). */
-        const long span = 3L * (w + 1), base = 3L * x0;
-        for (long x = 0; x < span; x++) d[x] = bot[base + x] - top[base + x];
-        const uint32_t *db = d - base;
-#pragma clang loop vectorize(disable)
-        for (int j = 0; j < outW; j++) {
-            int xa = cols[2 * j], xb = cols[2 * j + 1];
-            sums[j] = (float)(uint32_t)(db[xb] - db[xa]);
-            sums[outW + j] = (float)(uint32_t)(db[xb + 1] - db[xa + 1]);
-            sums[2 * outW + j] = (float)(uint32_t)(db[xb + 2] - db[xa + 2]);
-        }
-        const long r = i - row0;
-        for (int c = 0; c < 3; c++) {
-            float *s = sums + c * outW;
-            for (int j = 0; j < outW; j++) {
-                float q = (float)((double)s[j] * rkh);
-                s[j] = ((float)((double)q * rkw[j]) - 127.5f) * 0.0078125f;
-            }
-        }
-        if (interleaved) {
-            float *o = dst + r * outW * 3;
-            for (int j = 0; j < outW; j++)
-                for (int c = 0; c < 3; c++) o[3 * j + c] = sums[c * outW + j];
-        } else {
-            for (int c = 0; c < 3; c++) memcpy(dst + c * plane + r * outW, sums + c * outW, sizeof(float) * outW);
-        }
-    }
-}

@@ -18,13 +18,12 @@ public protocol CascadeObserver: AnyObject, Sendable {
 
 /// The steps, in the order a frame meets them (Zhang et al. 2016; facenet-pytorch's `detect_face`).
 public enum CascadeStep: Int, CaseIterable, Sendable {
-    case summedAreaTable, pyramid, pnet, pnetBoxes, pnetNMS
+    case pyramid, pnet, pnetBoxes, pnetNMS
     case rnetCrops, rnet, rnetNMS
     case onetCrops, onet, onetNMS
 
     public var label: String {
         switch self {
-        case .summedAreaTable: "summed-area table"
         case .pyramid: "pyramid resampling"
         case .pnet: "P-Net (all scales)"
         case .pnetBoxes: "P-Net threshold + boxes"
@@ -39,8 +38,8 @@ public enum CascadeStep: Int, CaseIterable, Sendable {
     }
 }
 
-/// The three stages, named as in the paper: the proposal network (P-Net over the pyramid, the
-/// summed-area table included), the refine network (R-Net) and the output network (O-Net).
+/// The three stages, named as in the paper: the proposal network (P-Net over the pyramid, its
+/// resampling included), the refine network (R-Net) and the output network (O-Net).
 public enum CascadeStage: Int, CaseIterable, Sendable {
     case proposal, refinement, output
 }

@@ -1,3 +1,4 @@
+import Capture
 import NeuralNet
 import Parallel
 
@@ -142,12 +143,12 @@ extension CropNet {
     /// activations stay in the core's cache, groups spread over the cores, then the dense tail
     /// runs once over all crops. Returns the boxes that had a crop, with the network's raw
     /// output rows (`outputs` floats each).
-    func run(on boxes: [Candidate], in image: IntegralImage, options: RunOptions,
+    func run(on boxes: [Candidate], in frame: Frame, options: RunOptions,
              observer: (any CascadeObserver)?, steps: (crops: CascadeStep, net: CascadeStep)) -> (kept: [Candidate], out: [Float]) {
         var kept: [Candidate] = []
         var rects: [(x0: Int, y0: Int, x1: Int, y1: Int)] = []
         for b in boxes {
-            if let r = BoxMath.cropRect(b, width: image.width, height: image.height) { kept.append(b); rects.append(r) }
+            if let r = BoxMath.cropRect(b, width: frame.width, height: frame.height) { kept.append(b); rects.append(r) }
         }
         let n = rects.count
         guard n > 0 else { return (kept, []) }
@@ -165,13 +166,9 @@ extension CropNet {
             let a = scratch.cropA.reserve(group * perCropFloats), b = scratch.cropB.reserve(group * perCropFloats)
             observer.measure(steps.crops) {
                 for i in lo..<hi {
-                    if i + 1 < hi {
-                        let next = rects[i + 1]
-                        image.prefetch(x0: next.x0, y0: next.y0, w: next.x1 - next.x0, h: next.y1 - next.y0, outH: size)
-                    }
                     let r = rects[i]
-                    image.resampleInterleaved(x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
-                                              into: a + (i - lo) * 3 * size * size)
+                    AreaResampling.crop(frame, x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
+                                        into: a + (i - lo) * 3 * size * size)
                 }
             }
             // A lone group splits its pixels over the cores instead (then a thread CPU clock

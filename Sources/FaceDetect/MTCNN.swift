@@ -34,6 +34,10 @@ public struct MTCNN: FaceDetecting {
         /// carrying its last pooled rows to the next, so the chunk's maps stay in the cache
         /// without recomputing rows above it.
         public var pnetChunkCells: Int = 8_192
+        /// Floats of pyramid images resampled before P-Net runs over them: every level of a
+        /// frame up to about 4K at the default minimum face size (a 1080p pyramid is 4.5
+        /// million); bigger pyramids run in several passes, keeping memory bounded.
+        public var pyramidPassFloats: Int = 1 << 25
 
         public init() {}
 
@@ -51,7 +55,8 @@ public struct MTCNN: FaceDetecting {
             guard thresholds.count == 3, thresholds.allSatisfy({ $0.isFinite }) else {
                 throw FaceDetectError.badOptions("thresholds must be three numbers, got \(thresholds)")
             }
-            guard maxCandidatesPerScale > 0, maxCandidatesPerStage > 0, cropChunk > 0, pnetBandCells > 0, pnetChunkCells > 0 else {
+            guard maxCandidatesPerScale > 0, maxCandidatesPerStage > 0, cropChunk > 0, pnetBandCells > 0, pnetChunkCells > 0,
+                  pyramidPassFloats > 0 else {
                 throw FaceDetectError.badOptions("candidate caps, crop chunk and band size must be positive")
             }
         }
@@ -63,7 +68,9 @@ public struct MTCNN: FaceDetecting {
     let pnet: PNet
     let rnet: RNet
     let onet: ONet
-    let scratchPool = ScratchPool()
+    let scratchPool = ScratchPool { PNetScratch() }
+    /// The pyramid images of the frames in flight.
+    let pyramidPool = ReusePool { ScratchBuffer() }
 
     /// Loads the three networks from `directory` (holding pnet/rnet/onet.safetensors).
     public init(modelDirectory directory: String, options: Options = Options()) throws {
@@ -128,16 +135,13 @@ public struct MTCNN: FaceDetecting {
             observer?.frameFinished(levels: scales.map { (Int(Double(frame.width) * $0 + 1), Int(Double(frame.height) * $0 + 1)) })
         }
         // Stage 1 (P-Net, the proposal network): candidate windows over the image pyramid.
-        let (image, proposals) = try observer.measure(.proposal) {
-            let image = observer.measure(.summedAreaTable) { IntegralImage(frame: frame) }
-            return (image, try stage1(image, scales: scales, observer: observer))
-        }
+        let proposals = try observer.measure(.proposal) { try stage1(frame, scales: scales, observer: observer) }
         guard !proposals.isEmpty else { return [] }
         // Stage 2 (R-Net, the refine network): rejects most candidates, refines the others.
-        let refined = try observer.measure(.refinement) { try stage2(image, proposals, observer: observer) }
+        let refined = try observer.measure(.refinement) { try stage2(frame, proposals, observer: observer) }
         guard !refined.isEmpty else { return [] }
         // Stage 3 (O-Net, the output network): the final boxes and five landmarks.
-        let faces = try observer.measure(.output) { try stage3(image, refined, observer: observer) }
+        let faces = try observer.measure(.output) { try stage3(frame, refined, observer: observer) }
         return faces.sorted { $0.score > $1.score }
     }
 
@@ -145,11 +149,14 @@ public struct MTCNN: FaceDetecting {
 
     /// P-Net on every pyramid level, boxes from the cells at or above the threshold, NMS per
     /// level and over all levels, regression and squaring (`rerec`).
-    func stage1(_ image: IntegralImage, scales: [Double], observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
-        let perLevel = try PNetPyramid(image: image, scales: scales, bandCells: options.pnetBandCells)
-            .run { level, rows in
-                try runPNet(image, level: level, rows: rows, threshold: options.thresholds[0], observer: observer)
-            }
+    func stage1(_ frame: Frame, scales: [Double], observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
+        let pyramid = PNetPyramid(width: frame.width, height: frame.height, scales: scales, bandCells: options.pnetBandCells,
+                                  passFloats: options.pyramidPassFloats)
+        let buffer = pyramidPool.take()
+        defer { pyramidPool.give(buffer) }
+        let perLevel = try pyramid.run(frame, buffer: buffer, observer: observer) { level, rows, image in
+            runPNet(image, level: level, rows: rows, threshold: options.thresholds[0], observer: observer)
+        }
         return observer.measure(.pnetNMS) {
             var all: [Candidate] = []
             for boxes in perLevel {
@@ -174,19 +181,21 @@ public struct MTCNN: FaceDetecting {
     }
 
     /// P-Net on map rows `rows` (a strip) of one pyramid level, in chunks of about
-    /// `pnetChunkCells` cells: each chunk resamples only the input rows of its new pooled rows,
-    /// runs `PNet.forwardChunk` on them after the 4 pooled rows the chunk before left, and turns
-    /// cells at or above the threshold into boxes. Strips too short for two chunks, and levels
-    /// too narrow, run as one band (`PNet.forwardInPlace`).
-    func runPNet(_ image: IntegralImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
-                 observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
+    /// `pnetChunkCells` cells: each chunk runs `PNet.forwardChunk` on the input rows of its new
+    /// pooled rows after the 4 pooled rows the chunk before left, and turns cells at or above
+    /// the threshold into boxes. Strips too short for two chunks, and levels too narrow, run as
+    /// one band (`PNet.forwardInPlace`).
+    func runPNet(_ image: PNetPyramid.LevelImage, level: PNetPyramid.Level, rows: Range<Int>, threshold: Float,
+                 observer: (any CascadeObserver)? = nil) -> [Candidate] {
         let scratch = scratchPool.take()
         defer { scratchPool.give(scratch) }
         // Whole rows of conv3's 4x4 Winograd tiles (a partial tile row computes outputs it drops).
         let chunk = max(PNet.minChunkRows, options.pnetChunkCells / max(1, level.mapWidth) / 4 * 4)
         guard PNet.runsInChunks(mapWidth: level.mapWidth), rows.count >= 2 * chunk else {
             return runPNetPiece(image, level: level, mapRows: rows, firstPooled: rows.lowerBound, scratch: scratch,
-                                threshold: threshold, observer: observer) { pnet.forwardInPlace(scratch, rows: $0, cols: level.width) }
+                                threshold: threshold, observer: observer) {
+                pnet.forwardInPlace(scratch, input: $0, planeRows: image.planeRows, rows: $1, cols: level.width)
+            }
         }
         let pw = pnet.pool.outputSize(level.width - 2)
         // The largest chunk (the last takes a remainder under minChunkRows) and its 4 carried rows.
@@ -200,7 +209,8 @@ public struct MTCNN: FaceDetecting {
             let p0 = a + carried, newPooled = b + 4 - p0
             out += runPNetPiece(image, level: level, mapRows: a..<b, firstPooled: p0, scratch: scratch,
                                 threshold: threshold, observer: observer) {
-                pnet.forwardChunk(scratch, inputRows: $0, cols: level.width, newPooled: newPooled, carried: carried)
+                pnet.forwardChunk(scratch, input: $0, planeRows: image.planeRows, inputRows: $1, cols: level.width,
+                                  newPooled: newPooled, carried: carried)
             }
             carried = 4
             a = b
@@ -209,21 +219,16 @@ public struct MTCNN: FaceDetecting {
     }
 
     /// One piece of a level, map rows `mapRows` whose new pooled rows start at `firstPooled`:
-    /// resamples the input rows those need (from twice the first pooled row to two past twice the
-    /// last, `2 * row + 11` for the last map row; the level's last piece runs to its bottom so the
-    /// ceil-mode pool sees the same partial window) into `scratch.input`, runs `forward` on that
-    /// many rows, and turns the map's cells at or above the threshold into boxes.
-    private func runPNetPiece(_ image: IntegralImage, level: PNetPyramid.Level, mapRows: Range<Int>, firstPooled: Int,
+    /// runs `forward` on the input rows those need (from twice the first pooled row to two
+    /// past twice the last, `2 * row + 11` for the last map row; the level's last piece runs to
+    /// its bottom so the ceil-mode pool sees the same partial window), and turns the map's cells
+    /// at or above the threshold into boxes.
+    private func runPNetPiece(_ image: PNetPyramid.LevelImage, level: PNetPyramid.Level, mapRows: Range<Int>, firstPooled: Int,
                               scratch: PNetScratch, threshold: Float, observer: (any CascadeObserver)?,
-                              forward: (_ inputRows: Int) -> (mapH: Int, mapW: Int)) -> [Candidate] {
+                              forward: (_ input: UnsafePointer<Float>, _ inputRows: Int) -> (mapH: Int, mapW: Int)) -> [Candidate] {
         let inLo = 2 * firstPooled
-        let inHi = mapRows.upperBound == level.mapHeight ? level.height : min(level.height, 2 * (mapRows.upperBound + 4) + 2)
-        let input = scratch.input.reserve(3 * (inHi - inLo) * level.width)
-        observer.measure(.pyramid, level: level.index) {
-            image.resample(x0: 0, y0: 0, w: image.width, h: image.height, outH: level.height, outW: level.width,
-                           rows: inLo..<inHi, into: input)
-        }
-        let (oh, ow) = observer.measure(.pnet, level: level.index) { forward(inHi - inLo) }
+        let inHi = PNetPyramid.inputRows(of: .init(level: level.index, rows: firstPooled..<mapRows.upperBound), in: level).upperBound
+        let (oh, ow) = observer.measure(.pnet, level: level.index) { forward(image.rows(from: inLo), inHi - inLo) }
         observer.count(.pnetMapCells, oh * ow, level: level.index)
         return observer.measure(.pnetBoxes, level: level.index) {
             pnetBoxes(scratch.head, oh: oh, ow: ow, rows: mapRows, scale: Float(level.scale), threshold: threshold)
@@ -260,8 +265,8 @@ public struct MTCNN: FaceDetecting {
     // MARK: - Stage 2: R-Net on 24x24 crops
 
     /// Score > threshold, NMS, regression (`bbreg`) and squaring (`rerec`).
-    func stage2(_ image: IntegralImage, _ boxes: [Candidate], observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
-        let (kept, out) = rnet.net.run(on: boxes, in: image, options: cropOptions, observer: observer, steps: (.rnetCrops, .rnet))
+    func stage2(_ frame: Frame, _ boxes: [Candidate], observer: (any CascadeObserver)? = nil) throws -> [Candidate] {
+        let (kept, out) = rnet.net.run(on: boxes, in: frame, options: cropOptions, observer: observer, steps: (.rnetCrops, .rnet))
         return observer.measure(.rnetNMS) {
             var passed: [Candidate] = []
             for (i, b) in kept.enumerated() {
@@ -284,8 +289,8 @@ public struct MTCNN: FaceDetecting {
     // MARK: - Stage 3: O-Net on 48x48 crops
 
     /// Score > threshold, landmarks, regression, NMS by intersection over the smaller box.
-    func stage3(_ image: IntegralImage, _ boxes: [Candidate], observer: (any CascadeObserver)? = nil) throws -> [Face] {
-        let (kept, out) = onet.net.run(on: boxes, in: image, options: cropOptions, observer: observer, steps: (.onetCrops, .onet))
+    func stage3(_ frame: Frame, _ boxes: [Candidate], observer: (any CascadeObserver)? = nil) throws -> [Face] {
+        let (kept, out) = onet.net.run(on: boxes, in: frame, options: cropOptions, observer: observer, steps: (.onetCrops, .onet))
         return observer.measure(.onetNMS) {
             var passed: [Candidate] = []
             for (i, b) in kept.enumerated() {

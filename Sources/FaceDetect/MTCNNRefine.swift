@@ -7,11 +7,6 @@ extension MTCNN {
     /// moves little from one frame to the next, so this follows known faces at a small fraction
     /// of a full detection's cost; it cannot find new faces (see `KeyframeDetector`).
     public func refine(in frame: Frame, around previous: [Box]) throws -> [Face] {
-        try refine(in: frame, around: previous, regionTables: true)
-    }
-
-    /// `regionTables` false builds one full-frame table, the reference the tests compare with.
-    func refine(in frame: Frame, around previous: [Box], regionTables: Bool) throws -> [Face] {
         guard frame.width > 0, frame.height > 0, !previous.isEmpty else { return [] }
         try Self.checkBuffer(frame)
         var seeds: [Candidate] = []
@@ -24,35 +19,11 @@ extension MTCNN {
                 seeds.append(c)
             }
         }
-        // Summed-area tables over the crops' region only (the same window sums as a full-frame
-        // table); O-Net's boxes moved with R-Net's regression, so a second table is built when
-        // they leave the first.
-        guard let seedRegion = Self.cropRegion(seeds, width: frame.width, height: frame.height) else { return [] }
-        var image = regionTables
-            ? IntegralImage(frame: frame, x0: seedRegion.x0, y0: seedRegion.y0, x1: seedRegion.x1, y1: seedRegion.y1)
-            : IntegralImage(frame: frame)
-        let boxes = try stage2(image, seeds)
+        // Crops are resampled straight from the frame's pixels, so following faces costs no
+        // pass over the whole frame.
+        let boxes = try stage2(frame, seeds)
         if boxes.isEmpty { return [] }
-        guard let region = Self.cropRegion(boxes, width: frame.width, height: frame.height) else { return [] }
-        if !image.covers(x0: region.x0, y0: region.y0, x1: region.x1, y1: region.y1) {
-            image = IntegralImage(frame: frame, x0: region.x0, y0: region.y0, x1: region.x1, y1: region.y1)
-        }
-        return try stage3(image, boxes).sorted { $0.score > $1.score }
-    }
-
-    /// The bounding rectangle of the frame pixels the crops of `boxes` read, nil when none has
-    /// a crop.
-    static func cropRegion(_ boxes: [Candidate], width: Int, height: Int) -> (x0: Int, y0: Int, x1: Int, y1: Int)? {
-        var region: (x0: Int, y0: Int, x1: Int, y1: Int)?
-        for b in boxes {
-            guard let r = BoxMath.cropRect(b, width: width, height: height) else { continue }
-            if let u = region {
-                region = (min(u.x0, r.x0), min(u.y0, r.y0), max(u.x1, r.x1), max(u.y1, r.y1))
-            } else {
-                region = r
-            }
-        }
-        return region
+        return try stage3(frame, boxes).sorted { $0.score > $1.score }
     }
 }
 

@@ -39,7 +39,7 @@ final class ScratchBuffer {
 
 /// Buffers for one P-Net tile or crop group, reused from tile to tile and frame to frame.
 final class PNetScratch {
-    let input = ScratchBuffer(), c1 = ScratchBuffer(), p1 = ScratchBuffer(), c2 = ScratchBuffer()
+    let c1 = ScratchBuffer(), p1 = ScratchBuffer(), c2 = ScratchBuffer()
     let c2nhwc = ScratchBuffer(), p1nhwc = ScratchBuffer(), head = ScratchBuffer()
     /// Winograd transforms of one tile group of conv3.
     let wino = ScratchBuffer()
@@ -47,28 +47,37 @@ final class PNetScratch {
     let cropA = ScratchBuffer(), cropB = ScratchBuffer()
 }
 
-/// A few scratch sets shared by the threads of one detector; a tile takes one and gives it back.
-final class ScratchPool: @unchecked Sendable {
+/// A few reusable objects (scratch sets, pyramid buffers) shared by the threads of one
+/// detector: a tile or a frame takes one and gives it back, so buffers grown once are reused
+/// from frame to frame.
+final class ReusePool<Object: AnyObject>: @unchecked Sendable {
     private let lock = NSLock()
-    private var free: [PNetScratch] = []
+    private var free: [Object] = []
+    private let make: @Sendable () -> Object
 
-    func take() -> PNetScratch {
-        lock.lock(); defer { lock.unlock() }
-        return free.popLast() ?? PNetScratch()
+    init(_ make: @escaping @Sendable () -> Object) { self.make = make }
+
+    func take() -> Object {
+        lock.lock()
+        let o = free.popLast()
+        lock.unlock()
+        return o ?? make()
     }
 
-    func give(_ s: PNetScratch) {
+    func give(_ o: Object) {
         lock.lock(); defer { lock.unlock() }
-        if free.count < 8 { free.append(s) }
+        if free.count < 8 { free.append(o) }
     }
 }
 
+typealias ScratchPool = ReusePool<PNetScratch>
+
 extension PNet {
-    /// The P-Net map of one `[3, rows, cols]` input already in `scratch.input` (reserved for
-    /// it by the caller): fills
+    /// The P-Net map of one `[3, rows, cols]` input (channel planes `planeRows` rows apart):
+    /// fills
     /// `scratch.head` with `[6, mapH, mapW]` raw outputs (2 logits, 4 regression values) and
     /// returns the map size. No allocation once the scratch has grown to the tile size.
-    func forwardInPlace(_ scratch: PNetScratch, rows: Int, cols: Int) -> (mapH: Int, mapW: Int) {
+    func forwardInPlace(_ scratch: PNetScratch, input x: UnsafePointer<Float>, planeRows: Int, rows: Int, cols: Int) -> (mapH: Int, mapW: Int) {
         let h1 = rows - 2, w1 = cols - 2
         let ph = pool.outputSize(h1), pw = pool.outputSize(w1)
         let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
@@ -76,9 +85,8 @@ extension PNet {
         let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
         let p1 = scratch.p1.reserve(10 * ph * pw)
         let head = scratch.head.reserve(6 * h3 * w3)
-        let x = scratch.input.pointer
         // conv1 + PReLU + 2x2 ceil-mode pool in one pass (the conv1 map is never stored).
-        conv1.forwardValidPooled2(x, height: rows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
+        conv1.forwardValidPooled2(x, height: rows, planeRows: planeRows, width: cols, pooledH: ph, pooledW: pw, tmp: c1, into: p1)
         if conv3Head.canRunHead(height: h2, width: w2, channelStride: 16) {
             // conv2 and conv3 channels-last, both Winograd F(4x4, 3x3); conv3 + PReLU + the
             // 6-channel head in one pass (the conv3 map is never stored).
@@ -104,8 +112,8 @@ extension PNet {
     /// Whether a level `mapWidth` cells wide can run in chunks (conv2's map at least 6 wide).
     static func runsInChunks(mapWidth: Int) -> Bool { mapWidth >= 4 }
 
-    /// One chunk of a strip of map rows: conv1 + PReLU + pool of the `inputRows` rows in
-    /// `scratch.input` (`newPooled` pooled rows), transposed channels-last after the `carried`
+    /// One chunk of a strip of map rows: conv1 + PReLU + pool of the `inputRows` rows at
+    /// `input` (channel planes `planeRows` rows apart; `newPooled` pooled rows), transposed channels-last after the `carried`
     /// pooled rows the previous chunk left at the start of `scratch.p1nhwc`, then conv2 and
     /// conv3 + head over all of them: `scratch.head` gets `carried + newPooled - 4` map rows.
     /// Then the last 4 pooled rows move to the start, for the next chunk: a strip computes each
@@ -113,7 +121,8 @@ extension PNet {
     /// input rows and 8 conv1 rows under those). The caller reserves `scratch.p1nhwc` for the
     /// strip's largest chunk before the first (a growth does not keep the carried rows), and
     /// keeps `carried + newPooled >= 8` and the pooled map at least 8 wide.
-    func forwardChunk(_ scratch: PNetScratch, inputRows: Int, cols: Int, newPooled: Int, carried: Int) -> (mapH: Int, mapW: Int) {
+    func forwardChunk(_ scratch: PNetScratch, input: UnsafePointer<Float>, planeRows: Int, inputRows: Int, cols: Int,
+                      newPooled: Int, carried: Int) -> (mapH: Int, mapW: Int) {
         let pw = pool.outputSize(cols - 2)
         let rows = carried + newPooled
         let h2 = rows - 2, w2 = pw - 2, h3 = rows - 4, w3 = pw - 4
@@ -123,7 +132,7 @@ extension PNet {
         let c1 = scratch.c1.reserve(conv1.pooled2Scratch(width: cols))
         let p1 = scratch.p1.reserve(10 * newPooled * pw)
         let head = scratch.head.reserve(6 * h3 * w3)
-        conv1.forwardValidPooled2(scratch.input.pointer, height: inputRows, width: cols, pooledH: newPooled, pooledW: pw, tmp: c1, into: p1)
+        conv1.forwardValidPooled2(input, height: inputRows, planeRows: planeRows, width: cols, pooledH: newPooled, pooledW: pw, tmp: c1, into: p1)
         let p1n = scratch.p1nhwc.pointer
         nn_planar_to_nhwc16(p1, 10, newPooled * pw, p1n + carried * pw * 16)
         let c2n = scratch.c2nhwc.reserve(16 * h2 * w2)

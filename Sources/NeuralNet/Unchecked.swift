@@ -31,16 +31,17 @@ extension Conv2D {
 
     /// A 3x3 stride-1 unpadded convolution followed by 2x2 stride-2 max pooling (windows clipped
     /// at the border, as ceil mode), without storing the full-resolution convolution: one
-    /// `[inChannels, height, width]` image into `[outChannels, pooledH, pooledW]`.
+    /// `[inChannels, height, width]` image into `[outChannels, pooledH, pooledW]`. The image may
+    /// be rows of a taller one: `planeRows` (at least `height`) rows apart per channel.
     /// Preconditions: a 3x3 kernel, stride 1, no padding; `tmp` holds `pooled2Scratch(width:)`.
-    public func forwardValidPooled2(_ input: UnsafePointer<Float>, height: Int, width: Int, pooledH: Int, pooledW: Int,
-                                    tmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    public func forwardValidPooled2(_ input: UnsafePointer<Float>, height: Int, planeRows: Int? = nil, width: Int, pooledH: Int,
+                                    pooledW: Int, tmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let (act, slopes) = activation.kernelArguments
         weight.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointer { bb in
                 slopes.withUnsafeBufferPointer { sb in
                     guard let wp = wb.baseAddress, let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
-                    nn_conv_pool2(input, Int32(inChannels), Int32(height), Int32(width), wp, bp, Int32(outChannels), act, sp,
+                    nn_conv_pool2(input, Int32(inChannels), Int32(height), Int32(max(height, planeRows ?? height)), Int32(width), wp, bp, Int32(outChannels), act, sp,
                                   Int32(slopes.count), Int32(pooledH), Int32(pooledW), tmp, out)
                 }
             }

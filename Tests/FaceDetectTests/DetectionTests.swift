@@ -191,8 +191,9 @@ extension DetectionTests {
     /// P-Net over strips run chunk by chunk, each chunk carrying its last 4 pooled rows to the
     /// next (`PNet.forwardChunk`), against each level as one band (`forwardInPlace`): the same
     /// stage-1 candidates in the same order, boxes (after regression) and scores within float
-    /// rounding (the Winograd tiles start at other rows). Chunk and strip sizes that leave remainders, several strips per
-    /// level, and the defaults; then the whole cascade against the reference stays as tested above.
+    /// rounding (the Winograd tiles start at other rows). Chunk and strip sizes that leave
+    /// remainders, several strips per level, the defaults, and pyramids resampled in several
+    /// passes; then the whole cascade against the reference stays as tested above.
     func testPNetChunksGiveTheBandsCandidates() throws {
         let c = try XCTUnwrap(try cases("raw").first { $0.name == "group" })
         let frame = try Fixtures.rawFrame(c.input.file ?? "", width: c.input.width, height: c.input.height)
@@ -200,15 +201,17 @@ extension DetectionTests {
         whole.pnetBandCells = 1 << 30
         whole.pnetChunkCells = 1 << 30
         let reference = try MTCNN(modelDirectory: Fixtures.modelDir, options: whole)
-        let image = IntegralImage(frame: frame)
         let scales = reference.scales(width: frame.width, height: frame.height)
-        let want = try reference.stage1(image, scales: scales)
+        let want = try reference.stage1(frame, scales: scales)
         XCTAssertGreaterThan(want.count, 20, "a frame with enough candidates to compare")
-        for (band, chunk) in [(2_000, 300), (5_000, 700), (65_536, 4_096), (1 << 30, 1_000)] {
+        // The last two resample the pyramid in several passes (a tile or a few at a time).
+        for (band, chunk, pass) in [(2_000, 300, 1 << 25), (5_000, 700, 1 << 25), (65_536, 4_096, 1 << 25), (1 << 30, 1_000, 1 << 25),
+                                    (2_000, 300, 1), (5_000, 700, 200_000)] {
             var o = MTCNN.Options()
             o.pnetBandCells = band
             o.pnetChunkCells = chunk
-            let got = try MTCNN(modelDirectory: Fixtures.modelDir, options: o).stage1(image, scales: scales)
+            o.pyramidPassFloats = pass
+            let got = try MTCNN(modelDirectory: Fixtures.modelDir, options: o).stage1(frame, scales: scales)
             XCTAssertEqual(got.count, want.count, "strips of \(band) cells, chunks of \(chunk)")
             for (g, w) in zip(got, want) {
                 for (p, q) in zip([g.x1, g.y1, g.x2, g.y2], [w.x1, w.y1, w.x2, w.y2]) {

@@ -40,10 +40,14 @@ final class NetworkTests: XCTestCase {
 
         // The allocation-free path used by the detector gives the same map.
         let x = try nets.tensor("pnet.in")
-        let scratch = PNetScratch()
-        let input = scratch.input.reserve(x.count)
-        for i in 0..<x.count { input[i] = x.storage[i] }
-        let (mh, mw) = pnet.forwardInPlace(scratch, rows: x.shape[2], cols: x.shape[3])
+        // The input as rows 5 to 5 + rows of a taller image (as P-Net reads a pyramid pass's
+        // rows): channel planes rows + 8 rows apart, the rows around it garbage.
+        let scratch = PNetScratch(), buffer = ScratchBuffer()
+        let rows = x.shape[2], cols = x.shape[3], planeRows = rows + 8
+        let input = buffer.reserve(3 * planeRows * cols)
+        for i in 0..<(3 * planeRows * cols) { input[i] = .nan }
+        for c in 0..<3 { for i in 0..<(rows * cols) { input[(c * planeRows + 5) * cols + i] = x.storage[c * rows * cols + i] } }
+        let (mh, mw) = pnet.forwardInPlace(scratch, input: input + 5 * cols, planeRows: planeRows, rows: rows, cols: cols)
         XCTAssertEqual([mh, mw], Array(ref.shape[2...]))
         let probs = (0..<plane).map { faceProbability(scratch.head[$0], scratch.head[plane + $0]) }
         assertClose(probs, try Tensor(shape: [plane], storage: Array(ref.storage[plane...])), "in-place P-Net face probability")
@@ -74,17 +78,16 @@ final class NetworkTests: XCTestCase {
         let ref = try nets.tensor("pyramid.out")
         let oh = ref.shape[2], ow = ref.shape[3]
         var out = [Float](repeating: 0, count: 3 * oh * ow)
-        let image = IntegralImage(frame: frame)
         out.withUnsafeMutableBufferPointer { p in
-            image.resample(x0: 0, y0: 0, w: 512, h: 512, outH: oh, outW: ow, rows: 0..<oh, into: p.baseAddress!)
+            AreaResampling.pyramid(frame, [.init(outH: oh, outW: ow, rows: 0..<oh, planeRows: oh, dst: p.baseAddress!)])
         }
         assertClose(out, ref, tol: 1e-5, "pyramid level")
-        // A band of rows equals the same rows of the whole level.
-        var band = [Float](repeating: 0, count: 3 * 10 * ow)
-        band.withUnsafeMutableBufferPointer { p in
-            image.resample(x0: 0, y0: 0, w: 512, h: 512, outH: oh, outW: ow, rows: 30..<40, into: p.baseAddress!)
+        // A crop of the whole frame is the same level, channels-last.
+        var crop = [Float](repeating: 0, count: 3 * oh * ow)
+        crop.withUnsafeMutableBufferPointer { p in
+            AreaResampling.crop(frame, x0: 0, y0: 0, w: 512, h: 512, outH: oh, outW: ow, into: p.baseAddress!)
         }
-        XCTAssertEqual(Array(band[(10 * ow)..<(10 * ow + ow)]), Array(out[(oh * ow + 30 * ow)..<(oh * ow + 31 * ow)]))
+        XCTAssertEqual((0..<(oh * ow)).map { crop[3 * $0 + 1] }, Array(out[(oh * ow)..<(2 * oh * ow)]))
     }
 
     func testMissingOrMismatchedWeightsAreReported() throws {

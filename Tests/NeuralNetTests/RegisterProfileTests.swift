@@ -95,7 +95,7 @@ final class RegisterProfileTests: XCTestCase {
             let oh = h - 2, ow = w - 2, ph = (oh + 1) / 2, pw = (ow + 1) / 2
             var tmp = [Float](repeating: 0, count: 2 * cout * ow + 16)
             assertSameBothWays("conv_pool2 \(cin)x\(h)x\(w)->\(cout)", count: cout * ph * pw) { out in
-                nn_conv_pool2(input, Int32(cin), Int32(h), Int32(w), weight, bias, Int32(cout), Int32(NN_ACT_PRELU),
+                nn_conv_pool2(input, Int32(cin), Int32(h), Int32(h), Int32(w), weight, bias, Int32(cout), Int32(NN_ACT_PRELU),
                               slopes, Int32(cout), Int32(ph), Int32(pw), &tmp, out)
             }
             assertSameBothWays("conv2d_direct \(cin)x\(h)x\(w)->\(cout)", count: cout * oh * ow) { out in

@@ -41,19 +41,17 @@ extension DetectionTimings {
         var t = [Double](repeating: 0, count: 4)
         var counts = [0, 0, 0]
         for f in frames {
-            let t0 = now()
-            let image = IntegralImage(frame: f)
             let t1 = now()
-            let b1 = try d.stage1(image, scales: d.scales(width: f.width, height: f.height))
+            let b1 = try d.stage1(f, scales: d.scales(width: f.width, height: f.height))
             let t2 = now()
-            let b2 = try d.stage2(image, b1)
+            let b2 = try d.stage2(f, b1)
             let t3 = now()
-            let b3 = try d.stage3(image, b2)
+            let b3 = try d.stage3(f, b2)
             let t4 = now()
-            t[0] += t1 - t0; t[1] += t2 - t1; t[2] += t3 - t2; t[3] += t4 - t3
+            t[1] += t2 - t1; t[2] += t3 - t2; t[3] += t4 - t3
             counts[0] += b1.count; counts[1] += b2.count; counts[2] += b3.count
         }
-        print("STAGES ms/frame: integral \(t[0] * 50) pnet \(t[1] * 50) rnet \(t[2] * 50) onet \(t[3] * 50); candidates/frame \(counts.map { $0 / 20 })")
+        print("STAGES ms/frame: pnet \(t[1] * 50) rnet \(t[2] * 50) onet \(t[3] * 50); candidates/frame \(counts.map { $0 / 20 })")
     }
 }
 
@@ -111,16 +109,16 @@ extension DetectionTimings {
         guard env["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let p = try detector().pnet
         for (rows, cols) in [(66, 1153), (202, 358), (72, 128)] {
-            let s = PNetScratch()
-            let input = s.input.reserve(3 * rows * cols + 64)
+            let s = PNetScratch(), inputBuffer = ScratchBuffer()
+            let input = inputBuffer.reserve(3 * rows * cols + 64)
             for i in 0..<(3 * rows * cols + 64) { input[i] = Float.random(in: -1...1) }
-            let ran = p.forwardInPlace(s, rows: rows, cols: cols)
+            let ran = p.forwardInPlace(s, input: input, planeRows: rows, rows: rows, cols: cols)
             XCTAssertGreaterThan(ran.mapH * ran.mapW, 0)
             let h1 = rows - 2, w1 = cols - 2, ph = p.pool.outputSize(h1), pw = p.pool.outputSize(w1)
             let h2 = ph - 2, w2 = pw - 2, h3 = ph - 4, w3 = pw - 4
             var t = [Double](repeating: .infinity, count: 4)
             for _ in 0..<30 {
-                let x = s.input.pointer
+                let x = inputBuffer.pointer
                 let c1 = s.c1.reserve(p.conv1.pooled2Scratch(width: cols)), p1 = s.p1.reserve(10 * ph * pw)
                 let p1n = s.p1nhwc.reserve(16 * ph * pw), c2n = s.c2nhwc.reserve(16 * h2 * w2)
                 let hd = s.head.reserve(6 * h3 * w3)
@@ -176,23 +174,28 @@ extension DetectionTimings {
 }
 
 extension DetectionTimings {
-    /// Area resampling of a 1920x1080 frame to P-Net's first pyramid level (1153x649), best of 20
-    /// (memory-bound on the 25 MB summed-area table).
+    /// Area resampling of a 1920x1080 frame to P-Net's pyramid (the default scales), best of 20:
+    /// the first level alone and all twelve in one sweep.
     ///   FER_BENCH_LAYERS=1 swift test -c release -Xswiftc -enable-testing --filter testPyramidLevelSpeed
     func testPyramidLevelSpeed() throws {
         guard ProcessInfo.processInfo.environment["FER_BENCH_LAYERS"] != nil else { throw XCTSkip("set FER_BENCH_LAYERS") }
         let (w, h) = (1920, 1080)
         let frame = Frame(index: 0, time: 0, width: w, height: h, pixels: (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        let image = IntegralImage(frame: frame)
-        for (oh, ow) in [(649, 1153), (460, 817), (230, 409)] {
-            var out = [Float](repeating: 0, count: 3 * oh * ow)
+        let sizes = try detector().scales(width: w, height: h).map { (Int(Double(h) * $0 + 1), Int(Double(w) * $0 + 1)) }
+        let offsets = sizes.indices.map { k in sizes[..<k].reduce(0) { $0 + 3 * $1.0 * $1.1 } }
+        var out = [Float](repeating: 0, count: sizes.reduce(0) { $0 + 3 * $1.0 * $1.1 })
+        for count in [1, sizes.count] {
             var best = Double.infinity
             for _ in 0..<20 {
                 let t0 = now()
-                out.withUnsafeMutableBufferPointer { p in image.resample(x0: 0, y0: 0, w: w, h: h, outH: oh, outW: ow, rows: 0..<oh, into: p.baseAddress!) }
+                out.withUnsafeMutableBufferPointer { p in
+                    AreaResampling.pyramid(frame, (0..<count).map { k in
+                        .init(outH: sizes[k].0, outW: sizes[k].1, rows: 0..<sizes[k].0, planeRows: sizes[k].0, dst: p.baseAddress! + offsets[k])
+                    })
+                }
                 best = min(best, now() - t0)
             }
-            print(String(format: "PYRAMID 1920x1080 -> %dx%d: %.0f us", ow, oh, best * 1e6))
+            print(String(format: "PYRAMID 1920x1080 -> %d level(s) from %dx%d: %.0f us", count, sizes[0].1, sizes[0].0, best * 1e6))
         }
     }
 }

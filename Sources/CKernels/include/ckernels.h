@@ -44,9 +44,10 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
 void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s, int oh, int ow, float *out);
 
 /* 3x3 valid convolution (as nn_conv2d_direct) followed by 2x2 stride-2 max pooling with windows
-   clipped at the border, without storing the convolution: in [cin][h][w] (+ NN_INPUT_SLACK),
-   out [cout][ph][pw], tmp 2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. */
-void nn_conv_pool2(const float *in, int cin, int h, int w, const float *weight, const float *bias, int cout,
+   clipped at the border, without storing the convolution: h rows of in [cin][planeRows][w]
+   (planeRows >= h; + NN_INPUT_SLACK floats past the last plane), out [cout][ph][pw], tmp
+   2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. */
+void nn_conv_pool2(const float *in, int cin, int h, int planeRows, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
 
 /* 3x3 valid stride-1 convolution by Winograd F(2x2, 3x3), same contract as nn_conv2d_direct
@@ -101,21 +102,28 @@ void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cr
 /* Planar [c][hw] maps (c <= 16) to channels-last [hw][16], channels c..15 zero. */
 void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out);
 
-/* Summed-area table of the RGB24 pixels [x0, x0 + w) x [y0, y0 + h): (h + 1) x (w + 1) x 3
-   UInt32 with wrapping sums, row 0 and column 0 zero. Writes every entry of `table`. */
-void nn_integral_rgb(const uint8_t *px, long stride, int x0, int y0, int w, int h, uint32_t *table);
+/* ---- Area resampling of RGB24 pixels (area.c): torch interpolate(mode="area"), then
+   (v - 127.5) / 128, bit for bit ---- */
 
-/* Area resampling (adaptive average pooling) of the region (x0, y0, w, h) of an RGB image to
-   outH x outW, from its summed-area table t: (height + 1) rows of tstride = 3 * (width + 1)
-   UInt32 (interleaved RGB, wrapping sums; row and column 0 zero). Output rows [row0, row1) as
-   (v / kh / kw - 127.5) / 128: planar [3][rows][outW] or, with interleaved, [rows][outW][3].
-   Values are bit for bit torch's float sum / kh / kw.
-   Scratch: cols 2 * outW ints, buf 4 * outW floats, rkw outW doubles, d 3 * (w + 1) UInt32. */
-void nn_area_resample(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH, int outW,
-                      int row0, int row1, int interleaved, int *cols, float *buf, double *rkw, uint32_t *d, float *dst);
+/* One level of a pyramid pass: output rows [row0, row1) of the frame resampled to outH x outW,
+   written planar at dst: row i of channel c at dst + (c * planeRows + i - row0) * outW. */
+typedef struct {
+    int outH, outW, row0, row1;
+    long planeRows;
+    float *dst;
+} nn_area_level;
 
-/* Prefetches the table rows nn_area_resample reads for the region (x0, y0, w, h) at outH rows. */
-void nn_area_prefetch(const uint32_t *t, long tstride, int x0, int y0, int w, int h, int outH);
+/* Bytes of scratch nn_area_pyramid needs for these levels of a frame w pixels wide. */
+long nn_area_pyramid_scratch_size(int w, int nlevels, const nn_area_level *levels);
+/* Every level's rows from the w x h frame px (RGB24, rows stride bytes apart), in one pass
+   from the first row a window starts at to the last one ends at. */
+void nn_area_pyramid(const uint8_t *px, long stride, int w, int h, int nlevels, const nn_area_level *levels, void *scratch);
+
+/* Bytes of scratch nn_area_crop needs for a region w pixels wide resampled to outW columns. */
+long nn_area_crop_scratch_size(int w, int outW);
+/* The region (x0, y0, w, h) of the frame px resampled to outH x outW, channels-last:
+   dst [outH][outW][3]. */
+void nn_area_crop(const uint8_t *px, long stride, int x0, int y0, int w, int h, int outH, int outW, void *scratch, float *dst);
 
 /* Keeps glibc from returning large freed buffers to the kernel (mmap threshold 256 MiB, trim
    threshold 512 MiB) so per-layer activation buffers are reused instead of faulted in again. */
