@@ -23,14 +23,15 @@
 static inline int win_lo(long i, long n, long m) { return (int)(i * m / n); }
 static inline int win_hi(long i, long n, long m) { return (int)(((i + 1) * m + n - 1) / n); }
 
-/* Column windows of an outW-wide resampling of w pixels, as offsets 3 * x into a d row, and the
-   reciprocals of their widths. */
-static void area_columns(int w, int outW, int *cols, double *rkw) {
+/* Column windows of an outW-wide resampling of w pixels, as offsets 3 * x into a d row, the
+   reciprocals of their widths, and their widths less one (a table's index, when small). */
+static void area_columns(int w, int outW, int *cols, double *rkw, uint8_t *kwi) {
     for (int j = 0; j < outW; j++) {
         int xa = win_lo(j, outW, w), xb = win_hi(j, outW, w);
         cols[2 * j] = 3 * xa;
         cols[2 * j + 1] = 3 * xb;
         rkw[j] = 1.0 / (double)(xb - xa);
+        kwi[j] = (uint8_t)(xb - xa - 1 < 255 ? xb - xa - 1 : 255);
     }
 }
 
@@ -102,17 +103,14 @@ static inline __attribute__((always_inline)) void area_store(float *sums, const 
 /* One output row (windows kh rows tall) from its d row: integer window sums, two scalar loads
    each (the compiler's gathers were slower), then the table lookup when `tabled` (every column
    window at most TABLE_K wide) and kh allows, else area_store. */
-static inline __attribute__((always_inline)) void area_emit(const uint32_t *d, const int *cols, const double *rkw, int outW,
-                                                            int kh, int tabled, float *sums, float *dst, long plane,
-                                                            int interleaved) {
-    const float *t1 = tabled ? area_table(kh, 1) : NULL;
-    if (t1) {
-        /* Per column, the table of its width: kh x kw tables are consecutive in kw. */
-        const float *tabs[TABLE_K];
-        for (int k = 0; k < TABLE_K; k++) tabs[k] = area_tables[kh - 1][k];
+static inline __attribute__((always_inline)) void area_emit(const uint32_t *d, const int *cols, const uint8_t *kwi,
+                                                            const double *rkw, int outW, int kh, int tabled, float *sums,
+                                                            float *dst, long plane, int interleaved) {
+    if (tabled && area_table(kh, 1)) {
+        const float *const *tabs = (const float *const *)area_tables[kh - 1];
         for (int j = 0; j < outW; j++) {
             const int xa = cols[2 * j], xb = cols[2 * j + 1];
-            const float *t = tabs[(xb - xa) / 3 - 1];
+            const float *t = tabs[kwi[j]];
             const float r = t[d[xb] - d[xa]], g = t[d[xb + 1] - d[xa + 1]], b = t[d[xb + 2] - d[xa + 2]];
             if (interleaved) {
                 dst[3 * j] = r; dst[3 * j + 1] = g; dst[3 * j + 2] = b;
@@ -143,7 +141,7 @@ long nn_area_pyramid_scratch_size(int w, int nlevels, const nn_area_level *level
         if (levels[l].outW > maxW) maxW = levels[l].outW;
     }
     const long row = align64(4L * 3 * (w + 1));
-    return (2 + 2L * nlevels) * row + align64(8 * cols) + align64(8 * cols) + align64(4 * 3 * maxW) + align64(20L * nlevels);
+    return (2 + 2L * nlevels) * row + 2 * align64(8 * cols) + align64(cols) + align64(4 * 3 * maxW) + align64(20L * nlevels);
 }
 
 CLONES
@@ -157,7 +155,8 @@ void nn_area_pyramid(const uint8_t *px, long stride, int w, int h, int nlevels, 
     uint32_t *T = scratch, *d = T + row, *slots = d + row;
     double *rkw = (double *)(slots + 2L * nlevels * row);
     int *colsAll = (int *)((char *)rkw + align64(8 * cols));
-    float *sums = (float *)((char *)colsAll + align64(8 * cols));
+    uint8_t *kwiAll = (uint8_t *)colsAll + align64(8 * cols);
+    float *sums = (float *)(kwiAll + align64(cols));
     /* Per level: the next row to save / emit and the ordinal of the last distinct window start
        saved / emitted (rows sharing a start, when enlarging, share its copy). At most two starts
        are pending at once: windows overlap by at most one row when shrinking, and when
@@ -168,7 +167,7 @@ void nn_area_pyramid(const uint8_t *px, long stride, int w, int h, int nlevels, 
     long off = 0;
     for (int l = 0; l < nlevels; l++) {
         const nn_area_level *L = &levels[l];
-        area_columns(w, L->outW, colsAll + 2 * off, rkw + off);
+        area_columns(w, L->outW, colsAll + 2 * off, rkw + off, kwiAll + off);
         tabled[l] = area_columns_tabled(colsAll + 2 * off, L->outW);
         off += L->outW;
         nextSave[l] = nextEmit[l] = L->row0;
@@ -200,7 +199,7 @@ void nn_area_pyramid(const uint8_t *px, long stride, int w, int h, int nlevels, 
                 if (i == L->row0 || win_lo(i - 1, n, h) != ya) emitOrd[l]++;
                 const uint32_t *top = copies + (emitOrd[l] & 1) * row;
                 for (long x = 0; x < span; x++) d[x] = T[x] - top[x];
-                area_emit(d, colsAll + 2 * off, rkw + off, L->outW, k - ya, tabled[l], sums,
+                area_emit(d, colsAll + 2 * off, kwiAll + off, rkw + off, L->outW, k - ya, tabled[l], sums,
                           L->dst + (long)(i - L->row0) * L->outW, L->planeRows * L->outW, 0);
                 nextEmit[l]++;
             }
@@ -220,18 +219,19 @@ void nn_area_pyramid(const uint8_t *px, long stride, int w, int h, int nlevels, 
 /* ---- Crops ---- */
 
 long nn_area_crop_scratch_size(int w, int outW) {
-    return align64(8L * outW) + align64(8L * outW) + align64(4L * 3 * outW) + align64(4L * 3 * w) + align64(4L * 3 * (w + 1));
+    return align64(8L * outW) + align64(8L * outW) + align64(outW) + align64(4L * 3 * outW) + align64(4L * 3 * w) + align64(4L * 3 * (w + 1));
 }
 
 CLONES
 void nn_area_crop(const uint8_t *px, long stride, int x0, int y0, int w, int h, int outH, int outW, void *scratch, float *dst) {
     double *rkw = scratch;
     int *cols = (int *)((char *)rkw + align64(8L * outW));
-    float *sums = (float *)((char *)cols + align64(8L * outW));
+    uint8_t *kwi = (uint8_t *)cols + align64(8L * outW);
+    float *sums = (float *)(kwi + align64(outW));
     void *acc = (char *)sums + align64(4L * 3 * outW);
     uint32_t *d = (uint32_t *)((char *)acc + align64(4L * 3 * w));
     const long n = 3L * w;
-    area_columns(w, outW, cols, rkw);
+    area_columns(w, outW, cols, rkw, kwi);
     const int tabled = area_columns_tabled(cols, outW);
     const uint8_t *base = px + (long)y0 * stride + 3L * x0;
     for (int i = 0; i < outH; i++) {
@@ -258,6 +258,6 @@ void nn_area_crop(const uint8_t *px, long stride, int x0, int y0, int w, int h, 
             }
             for (long x = 0; x < n; x++) d[x + 3] = d[x] + a[x];
         }
-        area_emit(d, cols, rkw, outW, yb - ya, tabled, sums, dst + 3L * i * outW, 0, 1);
+        area_emit(d, cols, kwi, rkw, outW, yb - ya, tabled, sums, dst + 3L * i * outW, 0, 1);
     }
 }
