@@ -274,6 +274,184 @@ void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s,
     fercls_maxpool_nhwc(in, (long)h * w * cs, h, w, cs, k, s, oh, ow, out, (long)oh * ow * cs, ow, 0, n);
 }
 
+/* ---- P-Net's first block by Winograd F(2x2, 3x3): each pooled cell is one 2x2 output tile ----
+   A 2x2/2 pooling window is exactly an F(2x2, 3x3) tile, so each lane of a vector computes one
+   pooled cell from its 4x4 input patch: 16 products per input and output channel instead of the
+   direct kernel's 36, and the tile's four outputs are pooled in the lane they were made in (no
+   shuffles on the way out; the cells come out contiguous, as the planar output wants). Bias and
+   the activation follow the maximum, which they commute with when the activation never decreases
+   (ReLU, PReLU with slopes >= 0: fl(x + b) and fl(s * x) are monotonic in x), so they run once
+   per cell instead of four times. Transforms (Lavin & Gray 2016): V = B^T d B with
+   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], U = G g G^T with G = [1 0 0; .5 .5 .5;
+   .5 -.5 .5; 0 0 1], Y = A^T (U . V) A with A^T = [1 1 1 0; 0 1 -1 -1]. */
+#define WINO_CP_MAX_CIN 4
+#define WINO_CP_MAX_COUT 16
+
+/* Lane-wise max and min as compare and select, which compile to one vmaxps / vminps; the
+   __builtin_elementwise_ forms also order NaNs (two more instructions each), and the maps here
+   hold no NaNs. */
+typedef int v16i __attribute__((vector_size(64), aligned(4)));
+static inline __attribute__((always_inline)) v16 vmax16(v16 a, v16 b) { v16i m = a > b; return (v16)(((v16i)a & m) | ((v16i)b & ~m)); }
+static inline __attribute__((always_inline)) v16 vmin16(v16 a, v16 b) { v16i m = a < b; return (v16)(((v16i)a & m) | ((v16i)b & ~m)); }
+
+/* Lanes 0..15 of x[k], x[k + 2], ... x[k + 30] from the 32 floats a, b: the even (k = 0) or odd
+   (k = 1) columns, one per tile. */
+static inline __attribute__((always_inline)) v16 cols_even(v16 a, v16 b) {
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+}
+static inline __attribute__((always_inline)) v16 cols_odd(v16 a, v16 b) {
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+/* The 16 transformed inputs V[a][b] of 16 tiles (cells px0..px0+15) of one channel, from its four
+   input rows starting at column 2 * px0 (34 readable floats each). */
+static inline __attribute__((always_inline)) void wino_cp_input(const float *const rows[4], v16 v[16]) {
+    v16 x[4][4];
+    for (int r = 0; r < 4; r++) {
+        const float *p = rows[r];
+        v16 a = load16(p), b = load16(p + 16), a2 = load16(p + 2), b2 = load16(p + 18);
+        v16 d0 = cols_even(a, b), d1 = cols_odd(a, b), d2 = cols_even(a2, b2), d3 = cols_odd(a2, b2);
+        x[r][0] = d0 - d2; x[r][1] = d1 + d2; x[r][2] = d2 - d1; x[r][3] = d1 - d3;
+    }
+    for (int b = 0; b < 4; b++) {
+        v[0 * 4 + b] = x[0][b] - x[2][b];
+        v[1 * 4 + b] = x[1][b] + x[2][b];
+        v[2 * 4 + b] = x[2][b] - x[1][b];
+        v[3 * 4 + b] = x[1][b] - x[3][b];
+    }
+}
+
+/* Output channels co0..co0+G-1 of 16 cells: the products summed over input channels, the inverse
+   transform row by row of the tile (its four outputs accumulate as the rows arrive, so only 4 * G
+   vectors stay live), then pooling, bias and activation. lastRowSingle: the tile's second output
+   row lies below the map (ceil mode), so the pool sees the first row only; colLimit: lanes at or
+   past it have no second output column. */
+#define WINO_CP_GROUP(G)                                                                        \
+static inline __attribute__((always_inline)) void wino_cp_group_##G(                            \
+    const v16 *v, int cin, const float *u, int co0, const float *bias, int act,                  \
+    const float *slopes, int nslopes, int lastRowSingle, int colLimit, float *const outRows[], int n) { \
+    v16 y[G][4];                                                                                \
+    for (int j = 0; j < G; j++) for (int k = 0; k < 4; k++) y[j][k] = (v16){0};                \
+    for (int a = 0; a < 4; a++) {                                                               \
+        v16 t[G][2];                                                                            \
+        for (int j = 0; j < G; j++) {                                                           \
+            v16 m[4];                                                                           \
+            const float *uj = u + (long)(co0 + j) * cin * 16 + a * 4;                           \
+            for (int b = 0; b < 4; b++) m[b] = v[a * 4 + b] * uj[b];                            \
+            for (int c = 1; c < cin; c++)                                                       \
+                for (int b = 0; b < 4; b++) m[b] += v[c * 16 + a * 4 + b] * uj[c * 16 + b];      \
+            t[j][0] = m[0] + m[1] + m[2];                                                       \
+            t[j][1] = m[1] - m[2] - m[3];                                                       \
+        }                                                                                       \
+        for (int j = 0; j < G; j++)                                                             \
+            for (int q = 0; q < 2; q++) {                                                       \
+                if (a == 0) y[j][q] += t[j][q];                                                 \
+                else if (a == 1) { y[j][q] += t[j][q]; y[j][2 + q] += t[j][q]; }                \
+                else if (a == 2) { y[j][q] += t[j][q]; y[j][2 + q] -= t[j][q]; }                \
+                else y[j][2 + q] -= t[j][q];                                                    \
+            }                                                                                   \
+    }                                                                                           \
+    for (int j = 0; j < G; j++) {                                                               \
+        v16 r0 = y[j][0], r1 = y[j][1], s0 = y[j][2], s1 = y[j][3];                             \
+        if (lastRowSingle) { s0 = r0; s1 = r1; }                                                \
+        if (colLimit < 16) {                                                                    \
+            float f0[16], f1[16], g0[16], g1[16];                                               \
+            memcpy(f0, &r0, 64); memcpy(f1, &r1, 64); memcpy(g0, &s0, 64); memcpy(g1, &s1, 64); \
+            for (int l = colLimit; l < 16; l++) { f1[l] = f0[l]; g1[l] = g0[l]; }                \
+            memcpy(&r1, f1, 64); memcpy(&s1, g1, 64);                                           \
+        }                                                                                       \
+        const float s = act == NN_ACT_PRELU ? slopes[nslopes == 1 ? 0 : co0 + j] : 0.0f, bj = bias[co0 + j]; \
+        v16 cell;                                                                               \
+        if (s >= 0) {                                                                           \
+            v16 mx = vmax16(vmax16(r0, r1), vmax16(s0, s1)); \
+            cell = activate(mx + bj, act, s);                                                   \
+        } else {                                                                                \
+            /* A negative slope: PReLU(z) = max(z, s z), so the window's maximum is               \
+               max(max z, s min z) (fl(s z) falls as z grows), the same floats as activating     \
+               each output and pooling. */                                                       \
+            v16 mn = vmin16(vmin16(r0, r1), vmin16(s0, s1)); \
+            v16 mx = vmax16(vmax16(r0, r1), vmax16(s0, s1)); \
+            cell = vmax16(mx + bj, (mn + bj) * s);                           \
+        }                                                                                       \
+        store_n(outRows[co0 + j], cell, n);                                                     \
+    }                                                                                           \
+}
+WINO_CP_GROUP(2)
+WINO_CP_GROUP(1)
+
+/* Whether the Winograd path applies: its channel limits. */
+static int wino_cp_applies(int cin, int cout) {
+    return cin >= 1 && cin <= WINO_CP_MAX_CIN && cout >= 1 && cout <= WINO_CP_MAX_COUT;
+}
+
+static inline __attribute__((always_inline)) void wino_cp(const float *in, int cin, int h, int planeRows, int w, const float *weight, const float *bias,
+                    int cout, int act, const float *slopes, int nslopes, int ph, int pw, float *out, int wide) {
+    const int oh = h - 2, ow = w - 2;
+    float u[WINO_CP_MAX_COUT * WINO_CP_MAX_CIN * 16];
+    for (int co = 0; co < cout; co++)
+        for (int c = 0; c < cin; c++) {
+            const float *g = weight + ((long)co * cin + c) * 9;
+            float gt[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                gt[0][j] = g[j];
+                gt[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                gt[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                gt[3][j] = g[6 + j];
+            }
+            float *uo = u + ((long)co * cin + c) * 16;
+            for (int a = 0; a < 4; a++) {
+                uo[a * 4 + 0] = gt[a][0];
+                uo[a * 4 + 1] = 0.5f * (gt[a][0] + gt[a][1] + gt[a][2]);
+                uo[a * 4 + 2] = 0.5f * (gt[a][0] - gt[a][1] + gt[a][2]);
+                uo[a * 4 + 3] = gt[a][2];
+            }
+        }
+    const long plane = (long)planeRows * w;
+    float pad[WINO_CP_MAX_CIN][4][48];
+    for (int py = 0; py < ph; py++) {
+        const int single = 2 * py + 1 >= oh;
+        int ys[4];
+        for (int r = 0; r < 4; r++) ys[r] = 2 * py + r < h ? 2 * py + r : h - 1;
+        for (int px0 = 0; px0 < pw; px0 += 16) {
+            const int n = pw - px0 < 16 ? pw - px0 : 16;
+            /* Cells whose second column lies past the map: lanes from colLimit on. */
+            int colLimit = 16;
+            if (2 * (px0 + n - 1) + 1 >= ow) colLimit = n - 1;
+            v16 v[WINO_CP_MAX_CIN * 16];
+            const int direct = 2 * px0 + 34 <= w;
+            /* The next pooled row's two new input rows, ahead of use: on a pyramid level that is
+               not in cache the twelve row streams otherwise wait on memory. */
+            if (2 * py + 5 < h)
+                for (int c = 0; c < cin; c++)
+                    for (int r = 4; r < 6; r++) {
+                        const char *next = (const char *)(in + c * plane + (long)(2 * py + r) * w + 2 * px0);
+                        __builtin_prefetch(next); __builtin_prefetch(next + 64); __builtin_prefetch(next + 128);
+                    }
+            for (int c = 0; c < cin; c++) {
+                const float *rows[4];
+                for (int r = 0; r < 4; r++) {
+                    const float *src = in + c * plane + (long)ys[r] * w + 2 * px0;
+                    if (direct) { rows[r] = src; continue; }
+                    int avail = w - 2 * px0;
+                    memset(pad[c][r], 0, sizeof pad[c][r]);
+                    memcpy(pad[c][r], src, (size_t)avail * sizeof(float));
+                    rows[r] = pad[c][r];
+                }
+                wino_cp_input(rows, v + c * 16);
+            }
+            float *outRows[WINO_CP_MAX_COUT];
+            for (int co = 0; co < cout; co++) outRows[co] = out + ((long)co * ph + py) * pw + px0;
+            /* Two output channels at a time with AVX-512 (8 output vectors, 8 products, 12 inputs
+               of a tile row live: 28 of 32 registers), one with AVX2's 16. G = 3 or 4 measured
+               the same; P-Net's three input channels as a constant let the channel loop unroll. */
+            int co = 0;
+            if (wide && cin == 3) for (; co + 2 <= cout; co += 2) wino_cp_group_2(v, 3, u, co, bias, act, slopes, nslopes, single, colLimit, outRows, n);
+            if (wide) for (; co + 2 <= cout; co += 2) wino_cp_group_2(v, cin, u, co, bias, act, slopes, nslopes, single, colLimit, outRows, n);
+            for (; co < cout; co++) wino_cp_group_1(v, cin, u, co, bias, act, slopes, nslopes, single, colLimit, outRows, n);
+        }
+    }
+}
+
 /* ---- P-Net's first block fused: 3x3 conv + bias + PReLU, then 2x2/2 max pooling (ceil mode) ----
    Two convolution rows at a time go into a small buffer that stays in L1 and are pooled at
    once, so the full-resolution activation (the largest of the net) is never written out. */
@@ -283,6 +461,10 @@ void nn_conv_pool2(const float *in, int cin, int h, int planeRows, int w, const 
     const int oh = h - 2, ow = w - 2;
     if (oh <= 0 || ow <= 0) return;
     const int wide = nn_wide_registers();
+    if (wino_cp_applies(cin, cout)) {
+        wino_cp(in, cin, h, planeRows, w, weight, bias, cout, act, slopes, nslopes, ph, pw, out, wide);
+        return;
+    }
     for (int py = 0; py < ph; py++) {
         int r0 = 2 * py, rows = r0 + 1 < oh ? 2 : 1;
         for (int r = 0; r < rows; r++) {

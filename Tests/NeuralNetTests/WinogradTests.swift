@@ -51,6 +51,64 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// P-Net's first block (3x3 convolution, PReLU, 2x2/2 max pooling in ceil mode), which runs
+    /// each pooling window as one F(2x2, 3x3) tile, against the direct convolution pooled here
+    /// window by window: odd and even map sizes (windows clipped on the right and bottom), widths
+    /// whose last group of 16 cells is partial or copied, slopes of both signs (a negative slope
+    /// does not commute with the maximum), input rows of a taller plane, and exactly the pooled
+    /// map written.
+    func testFusedPoolMatchesConvolutionThenPool() throws {
+        var rng = LCG(state: 8)
+        let sizes = [(3, 3), (4, 4), (5, 40), (6, 35), (7, 66), (15, 27), (21, 37), (12, 99), (9, 131), (8, 34)]
+        for (cin, cout) in [(3, 10), (1, 3), (4, 16)] {
+            let wt = rng.tensor([cout, cin, 3, 3]), b = rng.tensor([cout])
+            let slopes = (0..<cout).map { Float($0 % 5) * 0.3 - 0.6 }
+            let conv = try Conv2D(weight: wt, bias: b, activation: .prelu(slopes))
+            for (h, w) in sizes {
+                let planeRows = h + 3
+                let x = rng.tensor([1, cin, planeRows, w])
+                let oh = h - 2, ow = w - 2, ph = (oh + 1) / 2, pw = (ow + 1) / 2, n = cout * ph * pw
+                var input = x.storage + [Float](repeating: 0, count: Conv2D.inputSlack)
+                // The direct convolution of the same rows, as a dense [cin, h, w] image.
+                var dense = (0..<cin).flatMap { c in x.storage[(c * planeRows * w)..<(c * planeRows * w + h * w)] }
+                dense += [Float](repeating: 0, count: Conv2D.inputSlack)
+                var full = [Float](repeating: .nan, count: cout * oh * ow)
+                var tmp = [Float](repeating: .nan, count: conv.pooled2Scratch(width: w))
+                var fused = [Float](repeating: .nan, count: n + 40)
+                input.withUnsafeMutableBufferPointer { ip in
+                    dense.withUnsafeMutableBufferPointer { dp in
+                        full.withUnsafeMutableBufferPointer { fp in
+                            tmp.withUnsafeMutableBufferPointer { tp in
+                                fused.withUnsafeMutableBufferPointer { op in
+                                    conv.forwardValid(dp.baseAddress!, height: h, width: w, into: fp.baseAddress!)
+                                    conv.forwardValidPooled2(ip.baseAddress!, height: h, planeRows: planeRows, width: w, pooledH: ph,
+                                                             pooledW: pw, tmp: tp.baseAddress!, into: op.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                }
+                for o in 0..<cout {
+                    for py in 0..<ph {
+                        for px in 0..<pw {
+                            var expected = -Float.infinity
+                            for y in (2 * py)..<min(2 * py + 2, oh) {
+                                for xx in (2 * px)..<min(2 * px + 2, ow) { expected = max(expected, full[(o * oh + y) * ow + xx]) }
+                            }
+                            let got = fused[(o * ph + py) * pw + px]
+                            let err = abs(got - expected) / max(1, abs(expected))
+                            if !(err <= 1e-5) {
+                                XCTFail("cin \(cin) cout \(cout) \(h)x\(w): [\(o), \(py), \(px)] \(got) vs \(expected)")
+                                return
+                            }
+                        }
+                    }
+                }
+                XCTAssertTrue(fused[n...].allSatisfy { $0.isNaN }, "cin \(cin) cout \(cout) \(h)x\(w): wrote past the pooled map")
+            }
+        }
+    }
+
     /// The fused head (conv3 + PReLU + 1x1 to 6 channels, P-Net's shape) against the direct
     /// convolution followed by the separate 1x1 layer, on the awkward sizes; writes exactly the
     /// head's map. A head of the wrong shape is refused.
