@@ -46,7 +46,9 @@ void nn_maxpool_nhwc(const float *in, int n, int h, int w, int cs, int k, int s,
 /* 3x3 valid convolution (as nn_conv2d_direct) followed by 2x2 stride-2 max pooling with windows
    clipped at the border, without storing the convolution: h rows of in [cin][planeRows][w]
    (planeRows >= h; + NN_INPUT_SLACK floats past the last plane), out [cout][ph][pw], tmp
-   2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. */
+   2 * cout * (w - 2) + NN_INPUT_SLACK floats of scratch. With 1-4 input and 1-16 output channels
+   each pooling window is one Winograd F(2x2, 3x3) tile: the results match the direct
+   convolution to float rounding, not bit for bit. */
 void nn_conv_pool2(const float *in, int cin, int h, int planeRows, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out);
 
