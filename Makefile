@@ -1,7 +1,7 @@
 # fer-live: set-up, build, demo and tests. The README's two commands are `make demo` and `make test`.
 SHELL := /bin/bash
 APT_PACKAGES := libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libv4l-dev \
-                libopenblas-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core pkg-config ffmpeg \
+                libopenblas-dev libturbojpeg0-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core pkg-config ffmpeg \
                 python3-venv chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/fer-live

@@ -35,6 +35,10 @@ let package = Package(
         .systemLibrary(
             name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
             providers: [.apt(["libfreetype-dev", "libfontconfig-dev"])]),
+        // JPEG photos: libjpeg-turbo with its defaults decodes the pixels Pillow gives.
+        .systemLibrary(
+            name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
@@ -49,7 +53,7 @@ let package = Package(
         .target(name: "Parallel", exclude: ["README.md"], swiftSettings: fastMath),
 
         // Stages, in the order a frame goes through them.
-        .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2"], exclude: ["README.md"], swiftSettings: fastMath),
+        .target(name: "Capture", dependencies: ["CFFmpeg", "CV4L2", "CTurboJPEG"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "NeuralNet", dependencies: ["Parallel", "COpenBLAS", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "FaceDetect", dependencies: ["CoreTypes", "Parallel", "NeuralNet", "Capture", "CKernels"], exclude: ["README.md"], swiftSettings: fastMath),
         .target(name: "Classifier", dependencies: ["CoreTypes", "NeuralNet", "Capture"], exclude: ["README.md"], swiftSettings: fastMath),

@@ -2,6 +2,9 @@
 """Reference pixels for Tests/CaptureTests, from decoders other than the code under test.
 
 - Tests/Fixtures/astronaut.png decoded by Pillow.
+- Tests/Fixtures/photo-420.jpg (made here from astronaut.png by Pillow once: 61x45, 4:2:0, an odd
+  size so chroma upsampling meets both edges) decoded by Pillow, with a hash of all its pixels;
+  Tests/Fixtures/photo-cmyk.jpg, a CMYK JPEG (made once too), which FFmpeg decodes instead.
 - Frame 0 of shared/media/woman2.mp4 and test.mp4 decoded by the ffmpeg command line to rgb24
   (its default swscale path, bicubic chroma), where the shared media exists.
 
@@ -32,6 +35,14 @@ def describe(rgb):
     }
 
 
+def fnv1a64(data):
+    """FNV-1a, 64 bits, over bytes: CaptureTests compute the same over a decoded frame."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def ffmpeg_frame0(path):
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
@@ -47,6 +58,14 @@ def main():
     out = {}
     png = np.asarray(Image.open(os.path.join(ROOT, "Tests/Fixtures/astronaut.png")).convert("RGB"))
     out["astronaut.png"] = describe(png)
+    photo = os.path.join(ROOT, "Tests/Fixtures/photo-420.jpg")
+    if not os.path.exists(photo):
+        Image.fromarray(png).crop((100, 40, 344, 220)).resize((61, 45), Image.BILINEAR).save(photo, quality=80, subsampling=2)
+    cmyk = os.path.join(ROOT, "Tests/Fixtures/photo-cmyk.jpg")
+    if not os.path.exists(cmyk):
+        Image.fromarray(png).resize((32, 32), Image.BILINEAR).convert("CMYK").save(cmyk, quality=90)
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    out["photo-420.jpg"] = describe(rgb) | {"fnv1a64": f"{fnv1a64(rgb.tobytes()):016x}"}
     for name in ["woman2.mp4", "test.mp4"]:
         path = os.path.join(SHARED, "media", name)
         if os.path.exists(path):

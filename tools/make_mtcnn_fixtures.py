@@ -102,6 +102,17 @@ def main():
                                               "width": img.shape[1], "height": img.shape[0]}, "faces": faces})
         print(f"{name}: {img.shape[1]}x{img.shape[0]}, {len(faces)} faces")
 
+    # A JPEG photo, detected as a facenet-pytorch user loads one (Pillow): the "photo" case. The
+    # file is made once (quality 75: blocky enough that how it is decoded moves the boxes).
+    photo = os.path.join(OUT, "group.jpg")
+    if not os.path.exists(photo):
+        Image.fromarray(group_picture(astro)).save(photo, quality=75)
+    img = np.asarray(Image.open(photo).convert("RGB"))
+    faces = detect(mtcnn, img)
+    cases.append({"name": "group.jpg", "input": {"kind": "photo", "file": "group.jpg",
+                                                 "width": img.shape[1], "height": img.shape[0]}, "faces": faces})
+    print(f"group.jpg: {img.shape[1]}x{img.shape[0]}, {len(faces)} faces")
+
     if os.path.isdir(args.shared):
         for rel, frames in VIDEO_FRAMES.items():
             arr = ffmpeg_frames(os.path.join(args.shared, rel), frames)

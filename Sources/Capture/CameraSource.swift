@@ -222,7 +222,8 @@ public final class CameraSource: FrameSource {
     }
 }
 
-/// Opens the right source for an input name: a camera for `/dev/video*`, FFmpeg for the rest.
+/// Opens the right source for an input name: a camera for `/dev/video*`, libjpeg-turbo for a JPEG
+/// file (Pillow's pixels), FFmpeg for the rest.
 public enum Sources {
     public static func isCamera(_ input: String) -> Bool { input.hasPrefix("/dev/video") }
 
@@ -240,6 +241,9 @@ public enum Sources {
                             warningHandler: @escaping WarningHandler = Warnings.standardError) throws -> FrameSource {
         if isCamera(input) {
             return try CameraSource(device: input, options: .init(warningHandler: warningHandler))
+        }
+        if isFile(input), let photo = try JPEGFileSource.openIfJPEG(path: input, warningHandler: warningHandler) {
+            return photo
         }
         return try VideoFileSource(path: input, options: .init(threads: threads, warningHandler: warningHandler,
                                                                networkTimeout: networkTimeout))

@@ -62,6 +62,19 @@ enum Support {
         var height: Int
         var mean: [Double]
         var pixels: [[Int]]
+        /// FNV-1a 64 of all the packed RGB24 bytes, in hex, where the reference is exact.
+        var fnv1a64: String?
+    }
+
+    /// FNV-1a 64 of a frame's packed RGB24 bytes (rows without their padding), in hex as
+    /// tools/capture_reference.py writes it.
+    static func fnv1a64(_ frame: Frame) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for y in 0..<frame.height {
+            for x in 0..<(3 * frame.width) { h = (h ^ UInt64(frame.pixels[y * frame.stride + x])) &* 0x0000_0100_0000_01B3 }
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Pixels decoded by Pillow / the ffmpeg command line (tools/capture_reference.py).
