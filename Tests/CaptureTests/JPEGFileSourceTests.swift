@@ -74,6 +74,42 @@ final class JPEGFileSourceTests: XCTestCase {
         XCTAssertTrue(warnings.first?.contains(path) ?? false, "the warning names the file: \(warnings)")
     }
 
+    /// Damaged photos (bytes overwritten, cut anywhere): each opens, is left to FFmpeg, or throws
+    /// a `CaptureError` naming the file; none crashes, and a picture that comes out is whole.
+    func testDamagedPhotosNeverCrash() throws {
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Support.fixture("photo-420.jpg"))))
+        let path = dir.appendingPathComponent("damaged.jpg").path
+        var rng = SplitMix(state: 42)   // the same damage every run
+        var opened = 0
+        for round in 0..<300 {
+            var bytes = whole
+            for _ in 0..<(1 + round % 8) { bytes[Int.random(in: 3..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            if round % 3 == 0 { bytes = Array(bytes.prefix(Int.random(in: 4..<bytes.count, using: &rng))) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                guard let source = try JPEGFileSource.openIfJPEG(path: path, warningHandler: { _ in }) else { continue }
+                let frame = try onlyFrame(source)
+                XCTAssertEqual(frame.pixels.count, 3 * frame.width * frame.height)
+                opened += 1
+            } catch let error as CaptureError {
+                XCTAssertEqual(error.name, path, "\(error)")
+            }
+        }
+        XCTAssertGreaterThan(opened, 0, "some damaged photos still decode")
+    }
+
+    /// SplitMix64: a seeded generator, so a failing round can be replayed.
+    private struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     func testFilesForFFmpegAreLeftToIt() throws {
         // CMYK: libjpeg-turbo gives no RGB for it; FFmpeg decodes it.
         let cmyk = Support.fixture("photo-cmyk.jpg")
