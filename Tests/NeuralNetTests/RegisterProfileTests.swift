@@ -88,8 +88,9 @@ final class RegisterProfileTests: XCTestCase {
 
     func testPlanarDirectAndFusedPool() {
         var rng = LCG(state: 13)
-        // P-Net conv1 (3 -> 10) on rows wider than 32 pixels and with a tail, then other counts.
-        for (cin, h, w, cout) in [(3, 12, 75, 10), (3, 7, 40, 10), (2, 5, 19, 8), (4, 6, 50, 7)] {
+        // P-Net conv1 (3 -> 10) on rows wider than 32 pixels and with a tail, then other counts
+        // (3 -> 20 and 5 -> 8: past nn_conv_pool2's Winograd limits, its direct row kernels).
+        for (cin, h, w, cout) in [(3, 12, 75, 10), (3, 7, 40, 10), (2, 5, 19, 8), (4, 6, 50, 7), (3, 7, 75, 20), (5, 6, 40, 8)] {
             let input = random(cin * h * w + 16, &rng), weight = random(cout * cin * 9, &rng)
             let bias = random(cout, &rng), slopes = random(cout, &rng)
             let oh = h - 2, ow = w - 2, ph = (oh + 1) / 2, pw = (ow + 1) / 2
