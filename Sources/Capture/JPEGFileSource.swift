@@ -15,8 +15,8 @@ public final class JPEGFileSource: FrameSource {
     /// header it cannot read (FFmpeg then reports the damage in its own words). A file whose
     /// picture is damaged (truncated, say) is decoded as far as it goes, with one warning.
     public static func openIfJPEG(path: String, warningHandler: @escaping WarningHandler = Warnings.standardError) throws -> JPEGFileSource? {
-        guard let bytes = FileManager.default.contents(atPath: path), bytes.count > 3,
-              bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF else { return nil }
+        // The first bytes only: a video must not be read whole to learn it is not a JPEG.
+        guard startsLikeJPEG(path), let bytes = FileManager.default.contents(atPath: path), bytes.count > 3 else { return nil }
         guard let decoder = Decompressor() else { return nil }
         return try bytes.withUnsafeBytes { raw -> JPEGFileSource? in
             guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
@@ -37,6 +37,14 @@ public final class JPEGFileSource: FrameSource {
             }
             return JPEGFileSource(path: path, header: header, pixels: pixels)
         }
+    }
+
+    /// Whether the file at `path` begins with a JPEG start-of-image marker and another marker.
+    static func startsLikeJPEG(_ path: String) -> Bool {
+        guard let file = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? file.close() }
+        guard let head = try? file.read(upToCount: 3), head.count == 3 else { return false }
+        return head.elementsEqual([0xFF, 0xD8, 0xFF])
     }
 
     private init(path: String, header: Decompressor.Header, pixels: [UInt8]) {
