@@ -453,8 +453,9 @@ static inline __attribute__((always_inline)) void wino_cp(const float *in, int c
 }
 
 /* ---- P-Net's first block fused: 3x3 conv + bias + PReLU, then 2x2/2 max pooling (ceil mode) ----
-   Two convolution rows at a time go into a small buffer that stays in L1 and are pooled at
-   once, so the full-resolution activation (the largest of the net) is never written out. */
+   Within the Winograd path's channel limits (P-Net's 3 -> 10) it runs wino_cp above; past them,
+   two direct convolution rows at a time go into a small buffer that stays in L1 and are pooled
+   at once. Either way the full-resolution activation (the largest of the net) is never written. */
 CLONES
 void nn_conv_pool2(const float *in, int cin, int h, int planeRows, int w, const float *weight, const float *bias, int cout,
                    int act, const float *slopes, int nslopes, int ph, int pw, float *tmp, float *out) {

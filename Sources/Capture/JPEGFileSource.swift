@@ -3,8 +3,8 @@ import Foundation
 
 /// A JPEG photo decoded by libjpeg-turbo with its defaults (accurate integer DCT, fancy chroma
 /// upsampling): the same pixels as Pillow, which is how facenet-pytorch's users load photos, so
-/// boxes on a JPEG equal the reference's. FFmpeg's decoder and converter differ from it by
-/// 0.05-0.5 levels on average and up to about 9, enough to move a box's corners by several
+/// boxes on a JPEG equal the reference's. FFmpeg's decoder and accurate converter differ from it
+/// by 0.07-1.9 levels on average and up to about 9, enough to move a box's corners by several
 /// pixels on a large photo. One frame, then the end.
 public final class JPEGFileSource: FrameSource {
     public let info: SourceInfo

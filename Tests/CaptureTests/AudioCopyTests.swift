@@ -228,7 +228,7 @@ struct StreamSummary {
             let pts = p.pts != FF.noPTS ? p.pts : p.dts
             let bytes = UnsafeBufferPointer(start: p.data, count: Int(p.size))
             // FNV-1a: enough to tell copied packets from re-encoded ones.
-            let checksum = bytes.reduce(UInt64(0xcbf29ce484222325)) { ($0 ^ UInt64($1)) &* 0x100000001b3 }
+            let checksum = Support.fnv1a64(bytes)
             entry.stream.packets.append(Packet(start: Double(pts) * entry.timeBase,
                                                end: Double(pts + p.duration) * entry.timeBase,
                                                size: Int(p.size), checksum: checksum))

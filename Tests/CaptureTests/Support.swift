@@ -66,12 +66,19 @@ enum Support {
         var fnv1a64: String?
     }
 
+    /// FNV-1a, 64 bits, of `bytes`, continuing from `hash`: a checksum that tells copies apart
+    /// from changed data.
+    static func fnv1a64<S: Sequence>(_ bytes: S, continuing hash: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64
+        where S.Element == UInt8 {
+        bytes.reduce(hash) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+    }
+
     /// FNV-1a 64 of a frame's packed RGB24 bytes (rows without their padding), in hex as
     /// tools/capture_reference.py writes it.
     static func fnv1a64(_ frame: Frame) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = fnv1a64([UInt8]())
         for y in 0..<frame.height {
-            for x in 0..<(3 * frame.width) { h = (h ^ UInt64(frame.pixels[y * frame.stride + x])) &* 0x0000_0100_0000_01B3 }
+            h = fnv1a64(frame.pixels[(y * frame.stride)..<(y * frame.stride + 3 * frame.width)], continuing: h)
         }
         let hex = String(h, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
