@@ -83,6 +83,8 @@ extension Float {
 /// F(3x3), while F(4x4) computes 144 outputs for 81), O-Net conv2 166 / 109 / 74 / 78 (21x21:
 /// 7x7 tiles exactly), O-Net conv3 51 / 26 / 31 / 16 (8x8: 2x2 tiles of F(4x4)).
 enum Winograd {
+    /// R-Net's and O-Net's conv1 (3 input channels) by F(4, 3) along the rows (`rowWinograd`).
+    static let cropConv1Rows = true
     static let rnetConv2: Int? = 3
     static let onetConv2: Int? = 3
     static let onetConv3: Int? = 4
@@ -99,7 +101,7 @@ struct RNet: Sendable {
         let dense4 = try f.dense("dense4", [128, 576], prelu: "prelu4", flattenedFrom: (c: 64, h: 3, w: 3))
         let head = try f.mergedHead(["dense5_1": 2, "dense5_2": 4], inputs: 128)
         net = try CropNet(ops: [
-            f.conv("conv1", [28, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            f.conv("conv1", [28, 3, 3, 3], prelu: "prelu1", rowWinograd: Winograd.cropConv1Rows), .pool(pool),
             f.conv("conv2", [48, 28, 3, 3], prelu: "prelu2", winograd: Winograd.rnetConv2), .pool(pool),
             f.conv("conv3", [64, 48, 2, 2], prelu: "prelu3"), .flatten,
             .conv(ChannelsLastConv(dense4)), .conv(ChannelsLastConv(head)),
@@ -125,7 +127,7 @@ struct ONet: Sendable {
         let dense5 = try f.dense("dense5", [256, 1152], prelu: "prelu5", flattenedFrom: (c: 128, h: 3, w: 3))
         let head = try f.mergedHead(["dense6_1": 2, "dense6_2": 4, "dense6_3": 10], inputs: 256)
         net = try CropNet(ops: [
-            f.conv("conv1", [32, 3, 3, 3], prelu: "prelu1"), .pool(pool),
+            f.conv("conv1", [32, 3, 3, 3], prelu: "prelu1", rowWinograd: Winograd.cropConv1Rows), .pool(pool),
             f.conv("conv2", [64, 32, 3, 3], prelu: "prelu2", winograd: Winograd.onetConv2), .pool(pool),
             f.conv("conv3", [64, 64, 3, 3], prelu: "prelu3", winograd: Winograd.onetConv3), .pool(MaxPool2D(kernel: 2, stride: 2, ceilMode: true)),
             f.conv("conv4", [128, 64, 2, 2], prelu: "prelu4"), .flatten,
@@ -148,12 +150,12 @@ struct CropNetFile {
     init(_ file: SafeTensorsFile) { self.file = file }
 
     /// A convolution `name` of `shape` [out, in, kh, kw] with PReLU `prelu`, channels-last;
-    /// Winograd F(tile x tile, 3x3) when `winograd` gives a tile.
-    func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil) throws -> CropNet.Op {
+    /// Winograd F(tile x tile, 3x3) when `winograd` gives a tile, F(4, 3) along rows with `rowWinograd`.
+    func conv(_ name: String, _ shape: [Int], prelu: String, winograd tile: Int? = nil, rowWinograd: Bool = false) throws -> CropNet.Op {
         .conv(try ChannelsLastConv(Conv2D(weight: file.tensor("\(name).weight", shape: shape),
                                           bias: file.tensor("\(name).bias", shape: [shape[0]]),
                                           activation: .prelu(file.tensor("\(prelu).weight", shape: [shape[0]]).storage)),
-                                   winograd: tile != nil, outputTile: tile ?? 2))
+                                   winograd: tile != nil, outputTile: tile ?? 2, rowWinograd: rowWinograd))
     }
 
     /// The dense layer after the flatten, with its columns reordered from PyTorch's (C, H, W)

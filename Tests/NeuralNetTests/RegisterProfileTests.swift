@@ -55,6 +55,23 @@ final class RegisterProfileTests: XCTestCase {
         }
     }
 
+    /// Row Winograd (`nn_rowwino_nhwc`): blocks of 4 tiles or one at a time; row ranges that
+    /// start and end inside an image.
+    func testRowWinograd() {
+        var rng = LCG(state: 14)
+        for (n, h, w, cs, coutp) in [(4, 24, 24, 3, 32), (2, 48, 48, 3, 32), (3, 8, 20, 4, 16), (2, 5, 8, 3, 48)] {
+            let input = random(n * h * w * cs, &rng), u = random(nn_rowwino_nhwc_packed_size(Int32(coutp)), &rng)
+            let bias = random(coutp, &rng), slopes = random(coutp, &rng)
+            let rows = n * (h - 2), rowFloats = (w - 2) * coutp
+            for (r0, r1) in [(0, rows), (h / 2, rows - 1)] where r1 > r0 {
+                assertSameBothWays("rowwino \(n)x\(h)x\(w)->\(coutp) rows [\(r0), \(r1))", count: (r1 - r0) * rowFloats) { out in
+                    nn_rowwino_nhwc(input, Int32(h), Int32(w), Int32(cs), u, bias, slopes, Int32(coutp), Int32(NN_ACT_PRELU),
+                                    out - r0 * rowFloats, r0, r1)
+                }
+            }
+        }
+    }
+
     func testWinogradChannelsLast() {
         var rng = LCG(state: 12)
         // R-Net conv2 (32 in, 28 used, 48 out), O-Net conv2 / conv3 (32 -> 64, 64 -> 64), P-Net

@@ -253,6 +253,51 @@ final class WinogradTests: XCTestCase {
         try checkChannelsLastWinograd(outputTile: 3, tolerance: 1e-4)
     }
 
+    /// Row Winograd F(4, 3) (R-Net's and O-Net's conv1 on RGB crops) against the direct kernel:
+    /// output widths of 4k + 2 (tiles, then the F(2, 3) tail), 4k (no tail), 2 (the tail alone)
+    /// and every block remainder of 1-4 tiles; channel strides past 3; each activation; a
+    /// parallel run that splits rows inside an image (the transformed-row ring restarts there);
+    /// odd widths and maps past NN_ROWWINO_MAXW, which run direct (then bit for bit).
+    func testRowWinogradMatchesDirect() throws {
+        var rng = LCG(state: 21)
+        // (n, channel stride, h, w, cout, activation)
+        let cases: [(Int, Int, Int, Int, Int, Activation)] = [
+            (5, 3, 24, 24, 28, .prelu((0..<28).map { Float($0 % 5) * 0.2 - 0.3 })), (3, 3, 48, 48, 32, .relu), (2, 4, 10, 10, 16, .none),
+            (3, 3, 4, 6, 48, .relu), (2, 3, 4, 4, 16, .none), (2, 16, 7, 18, 20, .relu), (4, 3, 6, 14, 32, .none),
+            (2, 3, 5, 30, 16, .relu), (3, 3, 9, 9, 32, .relu), (1, 3, 5, 601, 16, .none),
+        ]
+        for (n, cs, h, w, cout, activation) in cases {
+            let conv = try Conv2D(weight: rng.tensor([cout, 3, 3, 3]), bias: rng.tensor([cout]), activation: activation)
+            let direct = try ChannelsLastConv(conv), rows = try ChannelsLastConv(conv, rowWinograd: true)
+            let input = (0..<(n * h * w * cs)).map { _ in rng.next() * 2 }
+            let count = n * (h - 2) * (w - 2) * direct.paddedOut
+            var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
+            input.withUnsafeBufferPointer { ip in
+                ref.withUnsafeMutableBufferPointer { rp in
+                    got.withUnsafeMutableBufferPointer { gp in
+                        direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
+                        rows.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
+                    }
+                }
+            }
+            let runsDirect = (w - 2) % 2 == 1 || w > Int(NN_ROWWINO_MAXW)
+            var worst: Float = 0
+            for i in 0..<count {
+                let err = abs(got[i] - ref[i]) / max(1, abs(ref[i]))
+                if !(err <= 1e-3) { XCTFail("rows n\(n) cs\(cs) \(h)x\(w) cout\(cout): [\(i)] \(got[i]) vs \(ref[i])"); return }
+                worst = max(worst, err)
+            }
+            if runsDirect {
+                XCTAssertEqual(got.map(\.bitPattern), ref.map(\.bitPattern), "\(h)x\(w) should run the direct kernel")
+            } else {
+                XCTAssertLessThan(worst, 1e-5, "rows n\(n) \(h)x\(w) cout\(cout)")
+            }
+        }
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 4, 3, 3])), rowWinograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 3, 2, 2])), rowWinograd: true))
+        XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 3, 3, 3])), winograd: true, rowWinograd: true))
+    }
+
     private func checkChannelsLastWinograd(outputTile: Int, tolerance: Float) throws {
         var rng = LCG(state: 13)
         // (n, cin, channel stride, h, w, cout)

@@ -101,6 +101,18 @@ void nn_winof3_nhwc(const float *in, int h, int w, int cs, int cin, int cred, co
 void nn_wino4x4_nhwc_head(const float *in, int h, int w, int cs, int cin, int cred, const float *u, const float *bias,
                           const float *slopes, int coutp, int act, const float *hw, const float *hb, float *out, long t0, long t1);
 
+/* 3x3 valid stride-1 convolution of 3-channel channels-last maps (RGB crops: R-Net's and O-Net's
+   conv1) by Winograd F(4, 3) along the rows only (rows_winograd.c): n images [h][w][cs] (channels
+   0..2 read), output [n][h - 2][w - 2][coutp] as nn_conv_nhwc; writes output rows [r0, r1) of the
+   flattened n x (h - 2) rows. Needs w - 2 even, w <= NN_ROWWINO_MAXW, h >= 3; does nothing
+   otherwise. u from nn_rowwino_pack_nhwc (weight [cout][3][3][3]); bias, slopes [coutp]. Results
+   match the direct kernel to float rounding, not bit for bit. Uses about 30 KB of stack. */
+#define NN_ROWWINO_MAXW 512
+long nn_rowwino_nhwc_packed_size(int coutp);
+void nn_rowwino_pack_nhwc(const float *weight, int cout, int coutp, float *u);
+void nn_rowwino_nhwc(const float *in, int h, int w, int cs, const float *u, const float *bias, const float *slopes,
+                     int coutp, int act, float *out, long r0, long r1);
+
 /* Planar [c][hw] maps (c <= 16) to channels-last [hw][16], channels c..15 zero. */
 void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out);
 
