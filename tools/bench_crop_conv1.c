@@ -1,7 +1,9 @@
 /* R-Net's and O-Net's conv1 alone (Sources/CKernels), one thread, best of 200 runs, on random
    data of their shapes (3 -> 28 channels on 24x24 crops in groups of 8, 3 -> 32 on 48x48 in
    groups of 3, as CropNet groups them): the direct channels-last kernel (`nn_conv_nhwc`) against
-   Winograd F(4, 3) along the rows (`nn_rowwino_nhwc`), with their largest difference.
+   Winograd F(4, 3) along the rows (`nn_rowwino_nhwc`), with their largest difference; then with
+   the 3x3 stride-2 pool that follows, pooled separately (`nn_maxpool_nhwc`) or fused
+   (`nn_rowwino_pool_nhwc`), which must give the same bits.
 
      clang -O3 -ISources/CKernels/include tools/bench_crop_conv1.c Sources/CKernels/[a-z]*.c \
        -o /tmp/bench_crop_conv1 -lm -lpthread
@@ -61,7 +63,26 @@ static void conv1(const char *net, int side, int cout, int crops) {
     for (long i = 0; i < outN; i++) diff = fmax(diff, fabs(direct[i] - rows[i]));
     printf("%s conv1 %dx%d 3 -> %d, %d crops: direct %.2f us/crop, rows F(4, 3) %.2f us/crop (%.2fx), largest difference %.1e\n",
            net, side, side, cout, crops, best[0] / crops * 1e6, best[1] / crops * 1e6, best[0] / best[1], diff);
-    free(in); free(wt); free(bias); free(slopes); free(wpack); free(u); free(direct); free(rows);
+
+    /* With the 3x3 stride-2 pool after it: pooled separately (nn_maxpool_nhwc) or fused. */
+    const int ph = (oh - 2) / 2 + 1;
+    float *pooled = malloc(sizeof(float) * crops * ph * ph * coutp), *fused = malloc(sizeof(float) * crops * ph * ph * coutp);
+    if (!pooled || !fused) { fprintf(stderr, "out of memory\n"); exit(1); }
+    double pbest[2] = {1e9, 1e9};
+    for (int rep = 0; rep < 200; rep++) {
+        double t0 = now();
+        nn_rowwino_nhwc(in, side, side, cin, u, bias, slopes, coutp, NN_ACT_PRELU, rows, 0, (long)crops * oh);
+        nn_maxpool_nhwc(rows, crops, oh, oh, coutp, 3, 2, ph, ph, pooled);
+        double t1 = now();
+        nn_rowwino_pool_nhwc(in, side, side, cin, u, bias, slopes, coutp, NN_ACT_PRELU, ph, ph, fused, 0, (long)crops * ph);
+        double t2 = now();
+        if (t1 - t0 < pbest[0]) pbest[0] = t1 - t0;
+        if (t2 - t1 < pbest[1]) pbest[1] = t2 - t1;
+    }
+    const int same = memcmp(pooled, fused, sizeof(float) * crops * ph * ph * coutp) == 0;
+    printf("%s conv1 + pool: rows then pool %.2f us/crop, fused %.2f us/crop (%.2fx), %s\n", net, pbest[0] / crops * 1e6,
+           pbest[1] / crops * 1e6, pbest[0] / pbest[1], same ? "same bits" : "DIFFERENT");
+    free(in); free(wt); free(bias); free(slopes); free(wpack); free(u); free(direct); free(rows); free(pooled); free(fused);
 }
 
 int main(int argc, char **argv) {

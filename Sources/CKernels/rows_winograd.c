@@ -122,51 +122,108 @@ static inline __attribute__((always_inline)) void tail_tile(const float *const r
     stv(out + coutp + co, activate(a[1] - a[2] - a[3] + bias, act, slope));
 }
 
+/* One output row from the transformed input rows oy..oy+2 (rows[]), all channels, into o. */
+static inline __attribute__((always_inline)) void conv_row(const float *const rows[3], int tiles, int tail, const float *u,
+                                                           const float *bias, const float *slopes, int coutp, int act, int wide,
+                                                           float *o) {
+    const float *u2 = u + 18L * CIN * coutp;
+    for (int co = 0; co < coutp; co += 16) {
+        const vacc b = ldv(bias + co), sl = act == NN_ACT_PRELU ? ldv(slopes + co) : (vacc){0};
+        int t = 0;
+        if (wide) {
+            for (; t + 4 <= tiles; t += 4) {
+                const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
+                tiles_4(at, u, coutp, co, b, act, sl, o + 4L * t * coutp);
+            }
+            const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
+            switch (tiles - t) {
+            case 3: tiles_3(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
+            case 2: tiles_2(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
+            case 1: tiles_1(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
+            default: break;
+            }
+        } else {
+            for (; t < tiles; t++) {
+                const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
+                tiles_1(at, u, coutp, co, b, act, sl, o + 4L * t * coutp);
+            }
+        }
+        if (tail) {
+            const float *at[3] = {rows[0] + tiles * 6 * CIN, rows[1] + tiles * 6 * CIN, rows[2] + tiles * 6 * CIN};
+            tail_tile(at, u2, coutp, co, b, act, sl, o + 4L * tiles * coutp);
+        }
+    }
+}
+
+/* The transformed input rows of one image, 3 at a time in a ring: `prepare` makes rows y..y+2
+   present, transforming only those not already there (output rows run in order). */
+typedef struct {
+    float d[3][(NN_ROWWINO_MAXW / 4 + 1) * 6 * CIN];
+    long img;
+    int next; /* the next input row of image img to transform */
+} input_ring;
+
+static inline __attribute__((always_inline)) void prepare(input_ring *r, const float *in, long i, int y, int h, int w, int cs,
+                                                          int tiles, int tail, const float *rows[3]) {
+    if (i != r->img || y > r->next || y < r->next - 3) { r->img = i; r->next = y; }
+    const float *src = in + i * h * w * cs;
+    for (; r->next <= y + 2; r->next++) transform_row(src + (long)r->next * w * cs, cs, tiles, tail, r->d[r->next % 3]);
+    for (int k = 0; k < 3; k++) rows[k] = r->d[(y + k) % 3];
+}
+
 /* The body of nn_rowwino_nhwc, inlined into each clone (a 16-float vector may cross a call only
    inside an AVX-512 function). */
 static inline __attribute__((always_inline)) void rowwino(const float *in, int h, int w, int cs, const float *u, const float *bias,
                                                           const float *slopes, int coutp, int act, float *out, long r0, long r1) {
     const int oh = h - 2, ow = w - 2, tiles = ow / 4, tail = ow % 4 == 2;
     if (h < 3 || ow < 2 || ow % 2 || w > NN_ROWWINO_MAXW || cs < CIN || coutp <= 0 || coutp % 16 || r1 <= r0) return;
-    float ring[3][(NN_ROWWINO_MAXW / 4 + 1) * 6 * CIN];
-    const float *u2 = u + 18L * CIN * coutp;
+    input_ring ring = {.img = -1, .next = 0};
     /* Blocks of 4 tiles (24 accumulators) with AVX-512's 32 registers; with AVX2's 16 (two per
        vector) one tile's 6 accumulators already take 12. */
     const int wide = nn_wide_registers();
-    long img = -1;
-    int next = 0; /* the next input row of image img to transform */
     for (long row = r0; row < r1; row++) {
-        const long i = row / oh;
-        const int oy = (int)(row % oh);
-        const float *src = in + i * h * w * cs;
-        if (i != img || oy + 2 >= next + 3 || oy < next - 3) { img = i; next = oy; }
-        for (; next <= oy + 2; next++) transform_row(src + (long)next * w * cs, cs, tiles, tail, ring[next % 3]);
-        const float *rows[3] = {ring[oy % 3], ring[(oy + 1) % 3], ring[(oy + 2) % 3]};
-        float *o = out + row * ow * coutp;
-        for (int co = 0; co < coutp; co += 16) {
-            const vacc b = ldv(bias + co), sl = act == NN_ACT_PRELU ? ldv(slopes + co) : (vacc){0};
-            int t = 0;
-            if (wide) {
-                for (; t + 4 <= tiles; t += 4) {
-                    const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
-                    tiles_4(at, u, coutp, co, b, act, sl, o + 4L * t * coutp);
-                }
-                const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
-                switch (tiles - t) {
-                case 3: tiles_3(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
-                case 2: tiles_2(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
-                case 1: tiles_1(at, u, coutp, co, b, act, sl, o + 4L * t * coutp); break;
-                default: break;
-                }
-            } else {
-                for (; t < tiles; t++) {
-                    const float *at[3] = {rows[0] + t * 6 * CIN, rows[1] + t * 6 * CIN, rows[2] + t * 6 * CIN};
-                    tiles_1(at, u, coutp, co, b, act, sl, o + 4L * t * coutp);
-                }
-            }
-            if (tail) {
-                const float *at[3] = {rows[0] + tiles * 6 * CIN, rows[1] + tiles * 6 * CIN, rows[2] + tiles * 6 * CIN};
-                tail_tile(at, u2, coutp, co, b, act, sl, o + 4L * tiles * coutp);
+        const float *rows[3];
+        prepare(&ring, in, row / oh, (int)(row % oh), h, w, cs, tiles, tail, rows);
+        conv_row(rows, tiles, tail, u, bias, slopes, coutp, act, wide, out + row * ow * coutp);
+    }
+}
+
+/* The body of nn_rowwino_pool_nhwc: each pooled row's 3 convolution rows are made into a ring
+   (the last one kept for the next pooled row, whose window starts there) and pooled at once,
+   while they are in L1; the convolution's map is never stored. */
+static inline __attribute__((always_inline)) void rowwino_pool(const float *in, int h, int w, int cs, const float *u,
+                                                               const float *bias, const float *slopes, int coutp, int act,
+                                                               int ph, int pw, float *out, long p0, long p1) {
+    const int oh = h - 2, ow = w - 2, tiles = ow / 4, tail = ow % 4 == 2;
+    if (h < 3 || ow < 2 || ow % 2 || w > NN_ROWWINO_MAXW || cs < CIN || coutp <= 0 || coutp % 16 || (long)ow * coutp > NN_ROWWINO_POOL_ROW ||
+        ph < 1 || pw < 1 || 2 * (ph - 1) > oh - 1 || 2 * (pw - 1) > ow - 1 || p1 <= p0)
+        return;
+    input_ring ring = {.img = -1, .next = 0};
+    float conv[3][NN_ROWWINO_POOL_ROW];
+    long convImg = -1;
+    int convNext = 0; /* the next convolution row of image convImg to make */
+    const int wide = nn_wide_registers();
+    for (long prow = p0; prow < p1; prow++) {
+        const long i = prow / ph;
+        const int py = (int)(prow % ph), y0 = 2 * py, y1 = y0 + 2 < oh ? y0 + 2 : oh - 1;
+        if (i != convImg || y0 > convNext || y0 < convNext - 3) { convImg = i; convNext = y0; }
+        for (; convNext <= y1; convNext++) {
+            const float *rows[3];
+            prepare(&ring, in, i, convNext, h, w, cs, tiles, tail, rows);
+            conv_row(rows, tiles, tail, u, bias, slopes, coutp, act, wide, conv[convNext % 3]);
+        }
+        /* 3x3 windows, stride 2; the last row and column clamped to the map (a repeated element
+           leaves the maximum unchanged), as MaxPool2D's ceil mode clips them. */
+        const float *r0 = conv[y0 % 3], *r1 = conv[(y0 + 1 <= y1 ? y0 + 1 : y1) % 3], *r2 = conv[y1 % 3];
+        float *o = out + prow * pw * coutp;
+        for (int px = 0; px < pw; px++) {
+            const long x0 = 2L * px * coutp, x1 = (2 * px + 1 < ow ? 2 * px + 1 : ow - 1) * (long)coutp,
+                       x2 = (2 * px + 2 < ow ? 2 * px + 2 : ow - 1) * (long)coutp;
+            for (int c = 0; c < coutp; c += 16) {
+                vacc m = __builtin_elementwise_max(__builtin_elementwise_max(ldv(r0 + x0 + c), ldv(r0 + x1 + c)), ldv(r0 + x2 + c));
+                m = __builtin_elementwise_max(m, __builtin_elementwise_max(__builtin_elementwise_max(ldv(r1 + x0 + c), ldv(r1 + x1 + c)), ldv(r1 + x2 + c)));
+                m = __builtin_elementwise_max(m, __builtin_elementwise_max(__builtin_elementwise_max(ldv(r2 + x0 + c), ldv(r2 + x1 + c)), ldv(r2 + x2 + c)));
+                stv(o + (long)px * coutp + c, m);
             }
         }
     }
@@ -176,4 +233,10 @@ CLONES
 void nn_rowwino_nhwc(const float *in, int h, int w, int cs, const float *u, const float *bias, const float *slopes,
                      int coutp, int act, float *out, long r0, long r1) {
     rowwino(in, h, w, cs, u, bias, slopes, coutp, act, out, r0, r1);
+}
+
+CLONES
+void nn_rowwino_pool_nhwc(const float *in, int h, int w, int cs, const float *u, const float *bias, const float *slopes,
+                          int coutp, int act, int ph, int pw, float *out, long p0, long p1) {
+    rowwino_pool(in, h, w, cs, u, bias, slopes, coutp, act, ph, pw, out, p0, p1);
 }

@@ -71,11 +71,21 @@ struct CropNet: Sendable {
         -> UnsafeMutablePointer<Float> {
         var src = a, dst = b
         var h = size, w = size, cs = 3
-        for op in ops[..<denseStart] {
+        var fusedPool = false
+        for (i, op) in ops[..<denseStart].enumerated() {
+            if fusedPool { fusedPool = false; continue }
             switch op {
             case .conv(let k):
-                k.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: parallel)
-                (h, w) = k.outputSize(height: h, width: w)
+                // conv1 + its pool in one pass where the kernel can (R-Net's and O-Net's first pair).
+                if i + 1 < denseStart, case .pool(let p) = ops[i + 1], k.canRunPooled(p, height: h, width: w, channelStride: cs) {
+                    k.forwardPooled(src, images: n, height: h, width: w, channelStride: cs, pool: p, into: dst, parallel: parallel)
+                    (h, w) = k.outputSize(height: h, width: w)
+                    h = p.outputSize(h); w = p.outputSize(w)
+                    fusedPool = true
+                } else {
+                    k.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: parallel)
+                    (h, w) = k.outputSize(height: h, width: w)
+                }
                 cs = k.paddedOut
                 swap(&src, &dst)
             case .pool(let p):

@@ -235,6 +235,46 @@ extension ChannelsLastConv {
         }
     }
 
+    /// Whether `forwardPooled` runs this layer with `pool` fused after it on maps of this size:
+    /// a row Winograd layer (`rowWinograd: true`) and a 3x3 stride-2 unpadded pool.
+    public func canRunPooled(_ pool: MaxPool2D, height: Int, width: Int, channelStride: Int) -> Bool {
+        let (oh, ow) = outputSize(height: height, width: width)
+        return rowWinogradPacked != nil && pool.kernel == 3 && pool.stride == 2 && pool.padding == 0 && oh >= 3 && ow >= 3
+            && ow % 2 == 0 && width <= Int(NN_ROWWINO_MAXW) && ow * paddedOut <= Int(NN_ROWWINO_POOL_ROW) && channelStride >= inChannels
+            && pool.outputSize(oh) >= 1 && pool.outputSize(ow) >= 1
+    }
+
+    /// This layer, then `pool`, on `images` maps `[height][width][channelStride]` into
+    /// `[images][pool.outputSize(oh)][pool.outputSize(ow)][paddedOut]`, without storing this layer's
+    /// map (`nn_rowwino_pool_nhwc`: each pooled row pooled from the 3 convolution rows just made,
+    /// while they are in L1). With `parallel`, pooled rows are spread over the cores.
+    /// Precondition (the caller's): `canRunPooled(pool, height:width:channelStride:)`, buffers that large.
+    public func forwardPooled(_ input: UnsafePointer<Float>, images: Int, height: Int, width: Int, channelStride: Int,
+                              pool: MaxPool2D, into out: UnsafeMutablePointer<Float>, parallel: Bool) {
+        guard let weights = rowWinogradPacked, canRunPooled(pool, height: height, width: width, channelStride: channelStride) else { return }
+        let (oh, ow) = outputSize(height: height, width: width)
+        let ph = pool.outputSize(oh), pw = pool.outputSize(ow)
+        let rows = images * ph
+        let macsPerRow = 2 * ow * 27 * paddedOut
+        weights.withPointer { up in
+            bias.withUnsafeBufferPointer { bb in
+                slopes.withUnsafeBufferPointer { sb in
+                    guard let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
+                    let run = { (r: Range<Int>) in
+                        nn_rowwino_pool_nhwc(input, Int32(height), Int32(width), Int32(channelStride), up, bp, sp, Int32(paddedOut), act,
+                                             Int32(ph), Int32(pw), out, r.lowerBound, r.upperBound)
+                    }
+                    if parallel && rows * macsPerRow >= 4_000_000 {
+                        let box = SendableBox(run)
+                        Threads.forEachChunk(count: rows, minChunk: 4) { box.value($0) }
+                    } else {
+                        run(0..<rows)
+                    }
+                }
+            }
+        }
+    }
+
     /// The row Winograd path of `forward`: the output rows of all images split over the cores.
     private func forwardRowWinograd(_ weights: AlignedFloats, _ input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
                                     channelStride: Int, into out: UnsafeMutablePointer<Float>, parallel: Bool) {

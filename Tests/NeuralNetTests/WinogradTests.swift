@@ -298,6 +298,50 @@ final class WinogradTests: XCTestCase {
         XCTAssertThrowsError(try ChannelsLastConv(Conv2D(weight: rng.tensor([16, 3, 3, 3])), winograd: true, rowWinograd: true))
     }
 
+    /// Row Winograd with its 3x3 stride-2 pool fused (`forwardPooled`) against `forward` then the
+    /// channels-last pool: bit for bit (the same convolution floats, the same maxima). R-Net's
+    /// and O-Net's shapes (parallel rows that split images), odd map heights (the last window
+    /// clipped), floor-mode pooling, a 3x4 map and a channel stride of 4.
+    func testRowWinogradPooledMatchesConvolutionThenPool() throws {
+        var rng = LCG(state: 22)
+        // (n, channel stride, h, w, cout, ceil mode)
+        for (n, cs, h, w, cout, ceil) in [(5, 3, 24, 24, 28, true), (3, 3, 48, 48, 32, true), (4, 3, 23, 10, 16, true),
+                                          (2, 4, 9, 12, 48, false), (3, 3, 5, 6, 16, true), (2, 3, 12, 20, 32, false)] {
+            let conv = try Conv2D(weight: rng.tensor([cout, 3, 3, 3]), bias: rng.tensor([cout]),
+                                  activation: .prelu((0..<cout).map { Float($0 % 5) * 0.2 - 0.3 }))
+            let rows = try ChannelsLastConv(conv, rowWinograd: true)
+            let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: ceil)
+            let (oh, ow) = rows.outputSize(height: h, width: w)
+            let ph = pool.outputSize(oh), pw = pool.outputSize(ow), cp = rows.paddedOut
+            XCTAssertTrue(rows.canRunPooled(pool, height: h, width: w, channelStride: cs), "\(h)x\(w)")
+            let input = (0..<(n * h * w * cs)).map { _ in rng.next() * 2 }
+            var full = [Float](repeating: .nan, count: n * oh * ow * cp)
+            var ref = [Float](repeating: .nan, count: n * ph * pw * cp), got = [Float](repeating: .nan, count: n * ph * pw * cp + 32)
+            input.withUnsafeBufferPointer { ip in
+                full.withUnsafeMutableBufferPointer { fp in
+                    rows.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: fp.baseAddress!, parallel: false)
+                    ref.withUnsafeMutableBufferPointer { rp in
+                        pool.forwardChannelsLast(fp.baseAddress!, images: n, height: oh, width: ow, channels: cp, into: rp.baseAddress!)
+                    }
+                }
+                got.withUnsafeMutableBufferPointer { gp in
+                    rows.forwardPooled(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, pool: pool, into: gp.baseAddress!,
+                                       parallel: true)
+                }
+            }
+            XCTAssertEqual(Array(got[..<ref.count]).map(\.bitPattern), ref.map(\.bitPattern), "n\(n) \(h)x\(w) cout\(cout) ceil \(ceil)")
+            XCTAssertTrue(got[ref.count...].allSatisfy(\.isNaN), "wrote past the output")
+        }
+        let conv = try Conv2D(weight: rng.tensor([16, 3, 3, 3]))
+        let rows = try ChannelsLastConv(conv, rowWinograd: true), direct = try ChannelsLastConv(conv)
+        let pool = MaxPool2D(kernel: 3, stride: 2, ceilMode: true)
+        XCTAssertFalse(direct.canRunPooled(pool, height: 24, width: 24, channelStride: 3))
+        XCTAssertFalse(rows.canRunPooled(MaxPool2D(kernel: 2, stride: 2, ceilMode: true), height: 24, width: 24, channelStride: 3))
+        XCTAssertFalse(rows.canRunPooled(MaxPool2D(kernel: 3, stride: 1), height: 24, width: 24, channelStride: 3))
+        XCTAssertFalse(rows.canRunPooled(pool, height: 24, width: 23, channelStride: 3), "odd output width")
+        XCTAssertFalse(rows.canRunPooled(pool, height: 24, width: 300, channelStride: 3), "a row past NN_ROWWINO_POOL_ROW")
+    }
+
     private func checkChannelsLastWinograd(outputTile: Int, tolerance: Float) throws {
         var rng = LCG(state: 13)
         // (n, cin, channel stride, h, w, cout)

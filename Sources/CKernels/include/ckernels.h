@@ -112,6 +112,15 @@ long nn_rowwino_nhwc_packed_size(int coutp);
 void nn_rowwino_pack_nhwc(const float *weight, int cout, int coutp, float *u);
 void nn_rowwino_nhwc(const float *in, int h, int w, int cs, const float *u, const float *bias, const float *slopes,
                      int coutp, int act, float *out, long r0, long r1);
+/* nn_rowwino_nhwc followed by 3x3 stride-2 max pooling in ceil mode (windows clipped at the
+   map's edge; R-Net's and O-Net's first pool), without storing the convolution: output
+   [n][ph][pw][coutp], window py covering convolution rows 2 py .. 2 py + 2 (the same for
+   columns; each window must start inside the map); writes pooled rows [p0, p1) of the
+   flattened n x ph rows. Also needs (w - 2) * coutp <= NN_ROWWINO_POOL_ROW; does nothing
+   otherwise. Uses about 80 KB of stack. */
+#define NN_ROWWINO_POOL_ROW 4096
+void nn_rowwino_pool_nhwc(const float *in, int h, int w, int cs, const float *u, const float *bias, const float *slopes,
+                          int coutp, int act, int ph, int pw, float *out, long p0, long p1);
 
 /* Planar [c][hw] maps (c <= 16) to channels-last [hw][16], channels c..15 zero. */
 void nn_planar_to_nhwc16(const float *in, int c, long hw, float *out);
