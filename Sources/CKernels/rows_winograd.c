@@ -13,6 +13,9 @@
    D values from memory; then the output transform, bias, activation and stores. A row whose
    width is 2 more than a multiple of 4 (R-Net's 22, O-Net's 46) ends with one F(2, 3) tile.
 
+   nn_rowwino_pool_nhwc also pools 3x3 / 2 as it goes: each pooled row is taken from the 3
+   convolution rows just made (kept in a second ring), so the convolution's map is never stored.
+
    Points 0, +-1, +-2 (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2015):
    the transformed weights (divided by 4, 6, 12, 24) are not exact in float, so results match
    the direct kernel to float rounding (about 1e-6 relative), not bit for bit. */
