@@ -11,18 +11,13 @@
    clang, as SwiftPM builds CKernels: GCC 12 at -O2 leaves the crops' column sums scalar (3-6x
    slower crops). */
 #include "ckernels.h"
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 enum { W = 1920, H = 1080, LEVELS = 12 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static unsigned long long hash(const float *v, long n, unsigned long long h) {
     for (long i = 0; i < n; i++) {

@@ -12,23 +12,12 @@
    On an AVX-512 machine the kernels run their AVX-512 clones; the AVX2 code itself is timed by
    building with the clones removed and -march=x86-64-v3 (see tools/README.md). */
 #include "ckernels.h"
+#include "bench_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *randoms(long n, float lo, float hi) {
-    float *p = malloc(sizeof(float) * n);
-    for (long i = 0; p && i < n; i++) p[i] = lo + (hi - lo) * (float)rand() / (float)RAND_MAX;
-    return p;
-}
 
 /* 64-byte-aligned floats, as ChannelsLastConv keeps the row Winograd weights (AlignedFloats). */
 static float *aligned(long n) {

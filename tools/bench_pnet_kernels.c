@@ -13,22 +13,11 @@
 
    Add -DNO_WIDE to time the AVX2 register blocking on an AVX-512 machine. */
 #include "ckernels.h"
+#include "bench_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *randoms(long n, float lo, float hi) {
-    float *p = malloc(sizeof(float) * n);
-    for (long i = 0; p && i < n; i++) p[i] = lo + (hi - lo) * (float)rand() / (float)RAND_MAX;
-    return p;
-}
 
 static void conv1_pool(int h, int w) {
     const int cin = 3, cout = 10, oh = h - 2, ow = w - 2, ph = (oh + 1) / 2, pw = (ow + 1) / 2;

@@ -193,13 +193,7 @@ public struct ChannelsLastConv: Sendable {
                         nn_conv_nhwc(input, Int32(height), Int32(width), Int32(channelStride), Int32(inChannels), wp, bp, sp,
                                      Int32(paddedOut), Int32(kernelH), Int32(kernelW), act, out, r.lowerBound, r.upperBound)
                     }
-                    // A thread hop costs tens of microseconds: only split work of a few million MACs.
-                    if parallel && total * macsPerPixel >= 4_000_000 {
-                        let box = SendableBox(run)
-                        Threads.forEachChunk(count: total, minChunk: 24) { box.value($0) }
-                    } else {
-                        run(0..<total)
-                    }
+                    Self.split(total, macsEach: macsPerPixel, minChunk: 24, parallel: parallel, run)
                 }
             }
         }
@@ -235,6 +229,18 @@ extension ChannelsLastConv {
         }
     }
 
+    /// Runs `run` over `0..<count` work items (pixels, rows, tiles) of `macsEach` multiply-adds
+    /// each: in chunks over the cores with `parallel` when there are a few million in all (a
+    /// thread hop costs tens of microseconds), else at once on this thread.
+    private static func split(_ count: Int, macsEach: Int, minChunk: Int, parallel: Bool, _ run: @escaping (Range<Int>) -> Void) {
+        if parallel && count * macsEach >= 4_000_000 {
+            let box = SendableBox(run)
+            Threads.forEachChunk(count: count, minChunk: minChunk) { box.value($0) }
+        } else {
+            run(0..<count)
+        }
+    }
+
     /// Whether `forwardPooled` runs this layer with `pool` fused after it on maps of this size:
     /// a row Winograd layer (`rowWinograd: true`) and a 3x3 stride-2 unpadded pool.
     public func canRunPooled(_ pool: MaxPool2D, height: Int, width: Int, channelStride: Int) -> Bool {
@@ -254,22 +260,24 @@ extension ChannelsLastConv {
         guard let weights = rowWinogradPacked, canRunPooled(pool, height: height, width: width, channelStride: channelStride) else { return }
         let (oh, ow) = outputSize(height: height, width: width)
         let ph = pool.outputSize(oh), pw = pool.outputSize(ow)
-        let rows = images * ph
-        let macsPerRow = 2 * ow * 27 * paddedOut
+        let act = act, paddedOut = Int32(paddedOut)
+        withRowWinogradArguments(weights) { up, bp, sp in
+            let run = { (r: Range<Int>) in
+                nn_rowwino_pool_nhwc(input, Int32(height), Int32(width), Int32(channelStride), up, bp, sp, paddedOut, act,
+                                     Int32(ph), Int32(pw), out, r.lowerBound, r.upperBound)
+            }
+            Self.split(images * ph, macsEach: 2 * ow * 27 * Int(paddedOut), minChunk: 4, parallel: parallel, run)
+        }
+    }
+
+    /// The row Winograd weights, bias and slopes as the kernels take them.
+    private func withRowWinogradArguments(_ weights: AlignedFloats,
+                                          _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
         weights.withPointer { up in
             bias.withUnsafeBufferPointer { bb in
                 slopes.withUnsafeBufferPointer { sb in
                     guard let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
-                    let run = { (r: Range<Int>) in
-                        nn_rowwino_pool_nhwc(input, Int32(height), Int32(width), Int32(channelStride), up, bp, sp, Int32(paddedOut), act,
-                                             Int32(ph), Int32(pw), out, r.lowerBound, r.upperBound)
-                    }
-                    if parallel && rows * macsPerRow >= 4_000_000 {
-                        let box = SendableBox(run)
-                        Threads.forEachChunk(count: rows, minChunk: 4) { box.value($0) }
-                    } else {
-                        run(0..<rows)
-                    }
+                    body(up, bp, sp)
                 }
             }
         }
@@ -278,24 +286,13 @@ extension ChannelsLastConv {
     /// The row Winograd path of `forward`: the output rows of all images split over the cores.
     private func forwardRowWinograd(_ weights: AlignedFloats, _ input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
                                     channelStride: Int, into out: UnsafeMutablePointer<Float>, parallel: Bool) {
-        let rows = images * (height - 2)
-        let macsPerRow = (width - 2) * 27 * paddedOut
-        weights.withPointer { up in
-            bias.withUnsafeBufferPointer { bb in
-                slopes.withUnsafeBufferPointer { sb in
-                    guard let bp = bb.baseAddress, let sp = sb.baseAddress else { return }
-                    let run = { (r: Range<Int>) in
-                        nn_rowwino_nhwc(input, Int32(height), Int32(width), Int32(channelStride), up, bp, sp, Int32(paddedOut), act,
-                                        out, r.lowerBound, r.upperBound)
-                    }
-                    if parallel && rows * macsPerRow >= 4_000_000 {
-                        let box = SendableBox(run)
-                        Threads.forEachChunk(count: rows, minChunk: 4) { box.value($0) }
-                    } else {
-                        run(0..<rows)
-                    }
-                }
+        let act = act, paddedOut = Int32(paddedOut)
+        withRowWinogradArguments(weights) { up, bp, sp in
+            let run = { (r: Range<Int>) in
+                nn_rowwino_nhwc(input, Int32(height), Int32(width), Int32(channelStride), up, bp, sp, paddedOut, act,
+                                out, r.lowerBound, r.upperBound)
             }
+            Self.split(images * (height - 2), macsEach: (width - 2) * 27 * Int(paddedOut), minChunk: 4, parallel: parallel, run)
         }
     }
 
@@ -322,12 +319,7 @@ extension ChannelsLastConv {
                                             up, bp, sp, Int32(paddedOut), act, out, r.lowerBound, r.upperBound)
                         }
                     }
-                    if parallel && tiles * macsPerTile >= 4_000_000 {
-                        let box = SendableBox(run)
-                        Threads.forEachChunk(count: tiles, minChunk: 12) { box.value($0) }
-                    } else {
-                        run(0..<tiles)
-                    }
+                    Self.split(tiles, macsEach: macsPerTile, minChunk: 12, parallel: parallel, run)
                 }
             }
         }

@@ -270,16 +270,8 @@ final class WinogradTests: XCTestCase {
             let conv = try Conv2D(weight: rng.tensor([cout, 3, 3, 3]), bias: rng.tensor([cout]), activation: activation)
             let direct = try ChannelsLastConv(conv), rows = try ChannelsLastConv(conv, rowWinograd: true)
             let input = (0..<(n * h * w * cs)).map { _ in rng.next() * 2 }
-            let count = n * (h - 2) * (w - 2) * direct.paddedOut
-            var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
-            input.withUnsafeBufferPointer { ip in
-                ref.withUnsafeMutableBufferPointer { rp in
-                    got.withUnsafeMutableBufferPointer { gp in
-                        direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
-                        rows.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
-                    }
-                }
-            }
+            let (ref, got) = forwardBoth(direct, rows, input, images: n, height: h, width: w, channelStride: cs)
+            let count = ref.count
             let runsDirect = (w - 2) % 2 == 1 || w > Int(NN_ROWWINO_MAXW)
             var worst: Float = 0
             for i in 0..<count {
@@ -342,6 +334,23 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(rows.canRunPooled(pool, height: 24, width: 300, channelStride: 3), "a row past NN_ROWWINO_POOL_ROW")
     }
 
+    /// `reference.forward` (one thread) and `other.forward` (over the cores) of the same 3x3 layer
+    /// on `input`, each into its own NaN-filled output.
+    private func forwardBoth(_ reference: ChannelsLastConv, _ other: ChannelsLastConv, _ input: [Float], images n: Int, height h: Int,
+                             width w: Int, channelStride cs: Int) -> (reference: [Float], other: [Float]) {
+        let count = n * (h - 2) * (w - 2) * reference.paddedOut
+        var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
+        input.withUnsafeBufferPointer { ip in
+            ref.withUnsafeMutableBufferPointer { rp in
+                got.withUnsafeMutableBufferPointer { gp in
+                    reference.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
+                    other.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
+                }
+            }
+        }
+        return (ref, got)
+    }
+
     private func checkChannelsLastWinograd(outputTile: Int, tolerance: Float) throws {
         var rng = LCG(state: 13)
         // (n, cin, channel stride, h, w, cout)
@@ -354,16 +363,8 @@ final class WinogradTests: XCTestCase {
             let conv = try Conv2D(weight: wt, bias: b, activation: .prelu(slopes))
             let direct = try ChannelsLastConv(conv), wino = try ChannelsLastConv(conv, winograd: true, outputTile: outputTile)
             let input = (0..<(n * h * w * cs)).map { _ in rng.next() }
-            let count = n * (h - 2) * (w - 2) * direct.paddedOut
-            var ref = [Float](repeating: .nan, count: count), got = [Float](repeating: .nan, count: count)
-            input.withUnsafeBufferPointer { ip in
-                ref.withUnsafeMutableBufferPointer { rp in
-                    got.withUnsafeMutableBufferPointer { gp in
-                        direct.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: rp.baseAddress!, parallel: false)
-                        wino.forward(ip.baseAddress!, images: n, height: h, width: w, channelStride: cs, into: gp.baseAddress!, parallel: true)
-                    }
-                }
-            }
+            let (ref, got) = forwardBoth(direct, wino, input, images: n, height: h, width: w, channelStride: cs)
+            let count = ref.count
             var worst: Float = 0
             for i in 0..<count {
                 let err = abs(got[i] - ref[i]) / max(1, abs(ref[i]))
