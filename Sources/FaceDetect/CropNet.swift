@@ -162,6 +162,9 @@ extension CropNet {
         }
         let n = rects.count
         guard n > 0 else { return (kept, []) }
+        // Crops run top to bottom, so that the next crop (boxes overlap a lot) finds most of
+        // its rows of the frame in the cache; the outputs go back to the boxes' order.
+        let order = rects.indices.sorted { (rects[$0].y0, rects[$0].x0, $0) < (rects[$1].y0, rects[$1].x0, $1) }
         // About 1 MiB of activations per buffer, and at least one group per core.
         let cacheGroup = max(1, min(options.chunk, 262_144 / perCropFloats))
         let group = max(1, min(cacheGroup, (n + Threads.cores - 1) / Threads.cores))
@@ -176,7 +179,7 @@ extension CropNet {
             let a = scratch.cropA.reserve(group * perCropFloats), b = scratch.cropB.reserve(group * perCropFloats)
             observer.measure(steps.crops) {
                 for i in lo..<hi {
-                    let r = rects[i]
+                    let r = rects[order[i]]
                     AreaResampling.crop(frame, x0: r.x0, y0: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0, outH: size, outW: size,
                                         into: a + (i - lo) * 3 * size * size)
                 }
@@ -188,12 +191,16 @@ extension CropNet {
                 (featureRows.base + lo * featureCount).update(from: f, count: (hi - lo) * featureCount)
             }
         }
-        var out = [Float](repeating: 0, count: n * outputs)
+        var sorted = [Float](repeating: 0, count: n * outputs)
         observer.measure(steps.net) {
-            out.withUnsafeMutableBufferPointer { o in
+            sorted.withUnsafeMutableBufferPointer { o in
                 guard let o = o.baseAddress else { return }
                 runDense(features.pointer, denseScratch.reserve(n * denseFloats), n: n, parallel: true, into: o)
             }
+        }
+        var out = [Float](repeating: 0, count: n * outputs)
+        for (i, box) in order.enumerated() {
+            out[(box * outputs)..<((box + 1) * outputs)] = sorted[(i * outputs)..<((i + 1) * outputs)]
         }
         return (kept, out)
     }
