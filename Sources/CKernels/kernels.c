@@ -233,10 +233,8 @@ void nn_conv_nhwc(const float *in, int h, int w, int cs, int cin,
     if (16 * vecs - co == 16) { NHWC_BLOCKS(1, 24) co += 16; }
 }
 
-/* K x K max pooling, stride s, of channels-last maps whose channel stride is a whole number of
-   vectors. Ceil mode lets the last window hang over the edge; its rows and columns are clamped
-   to the last one instead, which repeats an element already in the window and so leaves the
-   maximum unchanged, and keeps the window a compile-time K x K (fully unrolled, no branches). */
+/* K x K max pooling, stride s, of whole channels-last maps: each output row from its K input
+   rows (the last ones clamped to the map, as nhwc_pool_row_K clamps columns). */
 #define POOL_NHWC(K)                                                                            \
 static inline __attribute__((always_inline)) void pool_nhwc_##K(                              \
     const float *in, int n, int h, int w, int cs, int s, int oh, int ow, float *out) {          \
@@ -248,18 +246,7 @@ static inline __attribute__((always_inline)) void pool_nhwc_##K(                
                 int y = oy * s + j < h ? oy * s + j : h - 1;                                    \
                 rows[j] = img + (long)y * w * cs;                                               \
             }                                                                                   \
-            for (int ox = 0; ox < ow; ox++) {                                                   \
-                long cols[K];                                                                   \
-                for (int i = 0; i < K; i++) cols[i] = (long)(ox * s + i < w ? ox * s + i : w - 1) * cs; \
-                float *o = out + ((b * oh + oy) * (long)ow + ox) * cs;                          \
-                for (int c = 0; c < cs; c += 16) {                                              \
-                    v16 m = load16(rows[0] + cols[0] + c);                                      \
-                    for (int j = 0; j < K; j++)                                                 \
-                        for (int i = 0; i < K; i++)                                             \
-                            m = __builtin_elementwise_max(m, load16(rows[j] + cols[i] + c));    \
-                    memcpy(o + c, &m, sizeof m);                                                \
-                }                                                                               \
-            }                                                                                   \
+            nhwc_pool_row_##K(rows, w, cs, s, ow, out + (b * oh + oy) * (long)ow * cs);         \
         }                                                                                       \
     }                                                                                           \
 }

@@ -1,7 +1,8 @@
 /* The channels-last convolution microkernel shared by the detector's nn_conv_nhwc (kernels.c) and
    the classifier's fercls_conv_nhwc (classifier_kernels.c): output channels in the vector lanes,
    P pixels x CV vectors of 16 channels of accumulators in registers; per step of the reduction it
-   loads CV weight vectors and broadcasts one input value per pixel. Private to CKernels. */
+   loads CV weight vectors and broadcasts one input value per pixel. Also the channels-last
+   pooling of one output row. Private to CKernels. */
 #ifndef NHWC_MICROKERNEL_H
 #define NHWC_MICROKERNEL_H
 #include "ckernels.h"
@@ -53,6 +54,35 @@ static inline __attribute__((always_inline)) void nhwc_mk_##CV##_##P(           
         }                                                                                       \
     }                                                                                           \
 }
+
+/* One output row of K x K max pooling, stride s, over channels-last rows[0..K-1] (each w pixels
+   of cs floats, cs a whole number of vectors) into ow pixels at out. Ceil mode lets the last
+   window hang over the edge; its columns (and the caller's rows) are clamped to the last one
+   instead, which repeats an element already in the window and so leaves the maximum unchanged,
+   and keeps the window a compile-time K x K (fully unrolled, no branches). Shared by
+   nn_maxpool_nhwc and the pool fused after the row Winograd convolution (rows_winograd.c), so
+   both take each maximum in the same order. */
+#define NHWC_POOL_ROW(K)                                                                        \
+static inline __attribute__((always_inline)) void nhwc_pool_row_##K(                          \
+    const float *const rows[K], int w, int cs, int s, int ow, float *out) {                     \
+    for (int ox = 0; ox < ow; ox++) {                                                           \
+        long cols[K];                                                                           \
+        for (int i = 0; i < K; i++) cols[i] = (long)(ox * s + i < w ? ox * s + i : w - 1) * cs; \
+        float *o = out + (long)ox * cs;                                                         \
+        for (int c = 0; c < cs; c += 16) {                                                      \
+            nhwc_acc m, q;                                                                      \
+            NHWC_LOAD(m, rows[0] + cols[0] + c);                                                \
+            for (int j = 0; j < K; j++)                                                         \
+                for (int i = 0; i < K; i++) {                                                   \
+                    NHWC_LOAD(q, rows[j] + cols[i] + c);                                        \
+                    m = __builtin_elementwise_max(m, q);                                        \
+                }                                                                               \
+            memcpy(o + c, &m, sizeof m);                                                        \
+        }                                                                                       \
+    }                                                                                           \
+}
+NHWC_POOL_ROW(2)
+NHWC_POOL_ROW(3)
 
 /* Position (image, row, column) of a pixel in a map, advanced one pixel at a time: with 1 to 3
    input channels (first layers) a division per pixel cost as much as its multiply-adds. */

@@ -20,6 +20,7 @@
    the transformed weights (divided by 4, 6, 12, 24) are not exact in float, so results match
    the direct kernel to float rounding (about 1e-6 relative), not bit for bit. */
 #include "ckernels.h"
+#include "nhwc_microkernel.h"
 #pragma clang diagnostic ignored "-Wpsabi" /* static, always-inlined vector helpers only */
 #include <string.h>
 
@@ -158,6 +159,13 @@ static inline __attribute__((always_inline)) void conv_row(const float *const ro
     }
 }
 
+/* Where a ring of the last 3 rows made (rows below `next` of image `img`) stands: makes it
+   ready to go on from row `first` of image i, starting over when the image changes or the ring
+   holds none of the rows wanted (rows are asked for in order, so this is rare). */
+static inline __attribute__((always_inline)) void ring_seek(long *img, int *next, long i, int first) {
+    if (i != *img || first > *next || first < *next - 3) { *img = i; *next = first; }
+}
+
 /* The transformed input rows of one image, 3 at a time in a ring: `prepare` makes rows y..y+2
    present, transforming only those not already there (output rows run in order). */
 typedef struct {
@@ -168,7 +176,7 @@ typedef struct {
 
 static inline __attribute__((always_inline)) void prepare(input_ring *r, const float *in, long i, int y, int h, int w, int cs,
                                                           int tiles, int tail, const float *rows[3]) {
-    if (i != r->img || y > r->next || y < r->next - 3) { r->img = i; r->next = y; }
+    ring_seek(&r->img, &r->next, i, y);
     const float *src = in + i * h * w * cs;
     for (; r->next <= y + 2; r->next++) transform_row(src + (long)r->next * w * cs, cs, tiles, tail, r->d[r->next % 3]);
     for (int k = 0; k < 3; k++) rows[k] = r->d[(y + k) % 3];
@@ -209,26 +217,17 @@ static inline __attribute__((always_inline)) void rowwino_pool(const float *in, 
     for (long prow = p0; prow < p1; prow++) {
         const long i = prow / ph;
         const int py = (int)(prow % ph), y0 = 2 * py, y1 = y0 + 2 < oh ? y0 + 2 : oh - 1;
-        if (i != convImg || y0 > convNext || y0 < convNext - 3) { convImg = i; convNext = y0; }
+        ring_seek(&convImg, &convNext, i, y0);
         for (; convNext <= y1; convNext++) {
             const float *rows[3];
             prepare(&ring, in, i, convNext, h, w, cs, tiles, tail, rows);
             conv_row(rows, tiles, tail, u, bias, slopes, coutp, act, wide, conv[convNext % 3]);
         }
-        /* 3x3 windows, stride 2; the last row and column clamped to the map (a repeated element
-           leaves the maximum unchanged), as MaxPool2D's ceil mode clips them. */
-        const float *r0 = conv[y0 % 3], *r1 = conv[(y0 + 1 <= y1 ? y0 + 1 : y1) % 3], *r2 = conv[y1 % 3];
-        float *o = out + prow * pw * coutp;
-        for (int px = 0; px < pw; px++) {
-            const long x0 = 2L * px * coutp, x1 = (2 * px + 1 < ow ? 2 * px + 1 : ow - 1) * (long)coutp,
-                       x2 = (2 * px + 2 < ow ? 2 * px + 2 : ow - 1) * (long)coutp;
-            for (int c = 0; c < coutp; c += 16) {
-                vacc m = __builtin_elementwise_max(__builtin_elementwise_max(ldv(r0 + x0 + c), ldv(r0 + x1 + c)), ldv(r0 + x2 + c));
-                m = __builtin_elementwise_max(m, __builtin_elementwise_max(__builtin_elementwise_max(ldv(r1 + x0 + c), ldv(r1 + x1 + c)), ldv(r1 + x2 + c)));
-                m = __builtin_elementwise_max(m, __builtin_elementwise_max(__builtin_elementwise_max(ldv(r2 + x0 + c), ldv(r2 + x1 + c)), ldv(r2 + x2 + c)));
-                stv(o + (long)px * coutp + c, m);
-            }
-        }
+        /* 3x3 windows, stride 2, as nn_maxpool_nhwc takes them: the last row clamped to the map
+           here, the last column in nhwc_pool_row_3 (a repeated element leaves the maximum
+           unchanged), as MaxPool2D's ceil mode clips them. */
+        const float *rows[3] = {conv[y0 % 3], conv[(y0 + 1 <= y1 ? y0 + 1 : y1) % 3], conv[y1 % 3]};
+        nhwc_pool_row_3(rows, ow, coutp, 2, pw, out + prow * pw * coutp);
     }
 }
 

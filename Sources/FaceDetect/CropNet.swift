@@ -71,17 +71,18 @@ struct CropNet: Sendable {
         -> UnsafeMutablePointer<Float> {
         var src = a, dst = b
         var h = size, w = size, cs = 3
-        var fusedPool = false
-        for (i, op) in ops[..<denseStart].enumerated() {
-            if fusedPool { fusedPool = false; continue }
+        var i = ops.startIndex
+        while i < denseStart {
+            let op = ops[i]
+            i += 1
             switch op {
             case .conv(let k):
                 // conv1 + its pool in one pass where the kernel can (R-Net's and O-Net's first pair).
-                if i + 1 < denseStart, case .pool(let p) = ops[i + 1], k.canRunPooled(p, height: h, width: w, channelStride: cs) {
+                if i < denseStart, case .pool(let p) = ops[i], k.canRunPooled(p, height: h, width: w, channelStride: cs) {
                     k.forwardPooled(src, images: n, height: h, width: w, channelStride: cs, pool: p, into: dst, parallel: parallel)
                     (h, w) = k.outputSize(height: h, width: w)
                     h = p.outputSize(h); w = p.outputSize(w)
-                    fusedPool = true
+                    i += 1
                 } else {
                     k.forward(src, images: n, height: h, width: w, channelStride: cs, into: dst, parallel: parallel)
                     (h, w) = k.outputSize(height: h, width: w)
@@ -163,7 +164,7 @@ extension CropNet {
         let n = rects.count
         guard n > 0 else { return (kept, []) }
         // Crops run top to bottom, so that the next crop (boxes overlap a lot) finds most of
-        // its rows of the frame in the cache; the outputs go back to the boxes' order.
+        // its rows of the frame in the cache; their features go back to the boxes' order.
         let order = rects.indices.sorted { (rects[$0].y0, rects[$0].x0, $0) < (rects[$1].y0, rects[$1].x0, $1) }
         // About 1 MiB of activations per buffer, and at least one group per core.
         let cacheGroup = max(1, min(options.chunk, 262_144 / perCropFloats))
@@ -188,19 +189,18 @@ extension CropNet {
             // sees only this thread's share).
             observer.measure(steps.net) {
                 let f = runConvolutions(a, b, n: hi - lo, parallel: groups == 1)
-                (featureRows.base + lo * featureCount).update(from: f, count: (hi - lo) * featureCount)
-            }
-        }
-        var sorted = [Float](repeating: 0, count: n * outputs)
-        observer.measure(steps.net) {
-            sorted.withUnsafeMutableBufferPointer { o in
-                guard let o = o.baseAddress else { return }
-                runDense(features.pointer, denseScratch.reserve(n * denseFloats), n: n, parallel: true, into: o)
+                // Each crop's features at its box's row, so the outputs come in the boxes' order.
+                for i in lo..<hi {
+                    (featureRows.base + order[i] * featureCount).update(from: f + (i - lo) * featureCount, count: featureCount)
+                }
             }
         }
         var out = [Float](repeating: 0, count: n * outputs)
-        for (i, box) in order.enumerated() {
-            out[(box * outputs)..<((box + 1) * outputs)] = sorted[(i * outputs)..<((i + 1) * outputs)]
+        observer.measure(steps.net) {
+            out.withUnsafeMutableBufferPointer { o in
+                guard let o = o.baseAddress else { return }
+                runDense(features.pointer, denseScratch.reserve(n * denseFloats), n: n, parallel: true, into: o)
+            }
         }
         return (kept, out)
     }

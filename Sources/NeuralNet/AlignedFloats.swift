@@ -4,11 +4,9 @@
 /// 16 bytes off a line, where a Swift array's storage usually starts (`tools/bench_crop_conv1.c`).
 final class AlignedFloats: @unchecked Sendable {
     // Sendable: the buffer is written only by init and freed only by deinit.
-    let count: Int
     private let base: UnsafeMutablePointer<Float>
 
     init(_ values: [Float]) {
-        count = values.count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, values.count) * MemoryLayout<Float>.stride, alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(1, values.count))
         values.withUnsafeBufferPointer { v in

@@ -178,7 +178,7 @@ public struct ChannelsLastConv: Sendable {
                             parallel: parallel)
             return
         }
-        if let rows = rowWinogradPacked, ow % 2 == 0, width <= Int(NN_ROWWINO_MAXW), channelStride >= inChannels {
+        if let rows = rowWinogradPacked, runsRowWinograd(height: height, width: width, channelStride: channelStride) {
             forwardRowWinograd(rows, input, images: images, height: height, width: width, channelStride: channelStride, into: out,
                                parallel: parallel)
             return
@@ -241,13 +241,21 @@ extension ChannelsLastConv {
         }
     }
 
+    /// Whether the row Winograd kernel takes maps of this size (`nn_rowwino_nhwc`'s limits): an
+    /// even output width, at most `NN_ROWWINO_MAXW` wide, the input channels within the stride.
+    private func runsRowWinograd(height: Int, width: Int, channelStride: Int) -> Bool {
+        let (oh, ow) = outputSize(height: height, width: width)
+        return rowWinogradPacked != nil && oh >= 1 && ow >= 2 && ow % 2 == 0 && width <= Int(NN_ROWWINO_MAXW)
+            && channelStride >= inChannels
+    }
+
     /// Whether `forwardPooled` runs this layer with `pool` fused after it on maps of this size:
-    /// a row Winograd layer (`rowWinograd: true`) and a 3x3 stride-2 unpadded pool.
+    /// a row Winograd layer (`rowWinograd: true`) on maps it takes, an output of at least 3x3
+    /// whose rows fit `NN_ROWWINO_POOL_ROW`, and a 3x3 stride-2 unpadded pool.
     public func canRunPooled(_ pool: MaxPool2D, height: Int, width: Int, channelStride: Int) -> Bool {
         let (oh, ow) = outputSize(height: height, width: width)
-        return rowWinogradPacked != nil && pool.kernel == 3 && pool.stride == 2 && pool.padding == 0 && oh >= 3 && ow >= 3
-            && ow % 2 == 0 && width <= Int(NN_ROWWINO_MAXW) && ow * paddedOut <= Int(NN_ROWWINO_POOL_ROW) && channelStride >= inChannels
-            && pool.outputSize(oh) >= 1 && pool.outputSize(ow) >= 1
+        return runsRowWinograd(height: height, width: width, channelStride: channelStride) && pool.kernel == 3 && pool.stride == 2
+            && pool.padding == 0 && oh >= 3 && ow >= 3 && ow * paddedOut <= Int(NN_ROWWINO_POOL_ROW)
     }
 
     /// This layer, then `pool`, on `images` maps `[height][width][channelStride]` into
